@@ -1,0 +1,378 @@
+// One simulated ESP32: an xsnap worker running the host bundle and the device program,
+// its flash (preferences file), its network endpoints, and the reset behaviour of the
+// real chip: an uncaught exception, or device code that runs too long for the watchdog,
+// restarts the program with flash and the room intact.
+
+import "@endo/init";
+import { xsnap } from "@agoric/xsnap";
+import { spawn } from "node:child_process";
+import { EventEmitter } from "node:events";
+import os from "node:os";
+import fs from "node:fs";
+import tmp from "tmp";
+import { pack, unpack } from "./frame.js";
+import { buildHost, buildDevice } from "./build.js";
+import { PreferenceFile } from "./storage.js";
+import { Link, MAX_RECEIVE, checkAddress } from "./network.js";
+import { measureWorker } from "./heap.js";
+import { defaultBoard, checkBoard } from "./board-config.js";
+
+const BOOT_MS = 300; // an ESP32 takes about this long from reset to running main
+const MAX_BOOT_FAILURES = 5; // in a row: the sim stops a boot loop the chip would spin in
+const LOG_KEEP = 2000;
+const DEVICE_OPTIONS = ["name", "entry", "config", "board", "storage", "address", "seed", "link", "log", "meteringLimit"];
+
+let instances = 0;
+
+export class SimDevice extends EventEmitter {
+	constructor(sim, options = {}) {
+		super();
+		for (const key of Object.keys(options)) {
+			if (!DEVICE_OPTIONS.includes(key)) throw new RangeError(`host-sim: unknown device option "${key}" (known: ${DEVICE_OPTIONS.join(", ")})`);
+		}
+		this.sim = sim;
+		this.clock = sim.clock;
+		this.network = sim.network;
+		this.name = options.name ?? `thermostat-${++instances}`;
+		if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.name)) throw new RangeError(`host-sim: device name ${JSON.stringify(this.name)} must be 1-64 of A-Z a-z 0-9 _ . -`);
+		this.entry = options.entry;
+		this.config = { ...(options.config ?? {}) };
+		this.board = checkBoard(options.board ?? defaultBoard());
+		this.address = options.address ?? "127.0.0.1";
+		checkAddress(this.address);
+		this.seed = options.seed ?? sim.nextSeed();
+		this.link = new Link({ ...(options.link ?? {}), seed: this.seed ^ 0x5bd1e995 });
+		this.preferences = new PreferenceFile(options.storage);
+		this.logger = options.log;
+		this.meteringLimit = options.meteringLimit;
+		this.log = []; // {at, text} of trace() lines and host messages
+		this.resets = [];
+		this.now = this.clock.now();
+		this.next = undefined;
+		this.halted = undefined;
+		this.worker = undefined;
+		this.sockets = new Map(); // id -> endpoint
+		this.socketIds = 0;
+		this.bootFailures = 0;
+		this.saved = undefined; // room and sensor state carried across resets
+		this.baseline = undefined;
+		this.meter = undefined;
+		this.serial = Promise.resolve();
+		this.relay = false;
+		this.stats = { commands: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0 };
+	}
+
+	// ---------------------------------------------------------------- lifecycle
+	async start() {
+		this.now = this.clock.now();
+		this.clock.addDevice(this);
+		await this.#exclusive(() => this.#boot());
+	}
+
+	async #boot() {
+		const [hostCode, deviceCode] = await Promise.all([buildHost(), buildDevice(this.entry)]);
+		let stderr = "";
+		this.worker = await xsnap({
+			os: os.type(),
+			spawn: (bin, args, opts) => {
+				const child = spawn(bin, args, { ...opts, stdio: opts.stdio.map((s, i) => (i === 2 ? "pipe" : s)) });
+				child.stderr.on("data", (d) => { stderr += d; });
+				return child;
+			},
+			fs: { ...fs, ...fs.promises, tmpName: tmp.tmpName },
+			name: `host-sim-${this.name}`,
+			stdout: "ignore",
+			stderr: "pipe",
+			handleCommand: (message) => this.#handleCommand(message),
+			...(this.meteringLimit !== undefined ? { meteringLimit: this.meteringLimit } : {}),
+		});
+		this.workerStderr = () => stderr;
+		await this.worker.evaluate(hostCode);
+		await this.#command({
+			op: "boot", now: Math.floor(this.now), seed: this.seed, board: this.board, config: this.config, saved: this.saved,
+		});
+		await this.#command({ op: "preference.load", store: this.preferences.store });
+		await this.#command({ op: "gc" });
+		this.baseline = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
+		try {
+			await this.worker.evaluate(deviceCode);
+		} catch (e) {
+			return this.#reset(`uncaught exception while loading main: ${String(e.message).replace(/^Uncaught exception in [^:]*: /, "")}`);
+		}
+		await this.#command({ op: "started" });
+		this.logHost("started");
+		this.emit("started");
+	}
+
+	/** The chip resets: log and count it, keep flash and the room, boot again. */
+	async #reset(reason) {
+		const at = this.now;
+		this.resets.push({ at, reason });
+		this.logHost(`reset #${this.resets.length}: ${reason}`);
+		this.emit("reset", reason, at);
+		try {
+			const reply = await this.#command({ op: "board.save" }, undefined, true);
+			this.saved = reply.saved;
+		} catch {
+			// the worker died (watchdog): the room continues from its last saved state
+		}
+		await this.#stopWorker();
+		if (++this.bootFailures > MAX_BOOT_FAILURES) {
+			this.halted = `halted after ${MAX_BOOT_FAILURES} resets in a row without a successful start; last: ${reason}`;
+			this.next = undefined;
+			this.logHost(this.halted);
+			this.emit("halted", this.halted);
+			return;
+		}
+		this.now = Math.max(this.now, this.clock.now()) + BOOT_MS;
+		await this.#boot();
+	}
+
+	/** Reset on purpose, as the EN button or a watchdog would. */
+	async restart(reason = "restart requested") {
+		await this.#exclusive(() => this.#reset(reason));
+	}
+
+	async #stopWorker() {
+		for (const endpoint of this.sockets.values()) this.network.closeForDevice(endpoint);
+		this.sockets.clear();
+		const worker = this.worker;
+		this.worker = undefined;
+		if (worker) await worker.terminate().catch(() => {});
+	}
+
+	async close() {
+		clearTimeout(this.wakeTimer);
+		this.clock.removeDevice(this);
+		await this.#exclusive(() => this.#stopWorker());
+	}
+
+	// ---------------------------------------------------------------- time and delivery
+	/** Run the device's timers up to `until` (ms of simulated time). */
+	advance(until) {
+		return this.#exclusive(() => this.#advance(until));
+	}
+
+	async #advance(until) {
+		if (this.halted || !this.worker) return;
+		await this.#command({ op: "advance", until: Math.floor(until), horizon: this.#horizon() });
+	}
+
+	// Catch up with every timer due at or before `at`, then run `op` at `at`.
+	async #at(at, header, payload) {
+		at = Math.max(Math.floor(at), Math.floor(this.now));
+		while (!this.halted && this.worker && this.next !== undefined && this.next <= at) await this.#advance(at);
+		if (this.halted || !this.worker) return {};
+		return this.#command({ ...header, at }, payload);
+	}
+
+	#horizon() {
+		if (!this.clock.virtual) return undefined;
+		const head = this.clock.queue.peek();
+		return head ? head.at : undefined;
+	}
+
+	/** A datagram for one of the device's sockets arrives from the network. */
+	#receive(id, message, rinfo) {
+		if (message.length > MAX_RECEIVE) {
+			this.link.stats.oversize++;
+			this.logHost(`udp: dropped a ${message.length}-byte datagram from ${rinfo.address}:${rinfo.port} (the ESP32 does not reassemble IP fragments)`);
+			return;
+		}
+		const copies = this.link.copies();
+		const deliveries = [];
+		for (let i = 0; i < copies; i++) {
+			const deliver = () => this.#exclusive(async () => {
+				if (!this.sockets.has(id)) return;
+				this.link.stats.received++;
+				this.stats.datagramsIn++;
+				this.stats.bytesIn += message.length;
+				const reply = await this.#at(this.clock.now(), { op: "udp.deliver", id, address: rinfo.address, port: rinfo.port }, message);
+				if (reply.accepted === false) this.logHost(`udp: receive queue full, dropped a datagram from ${rinfo.address}:${rinfo.port}`);
+			});
+			deliveries.push(deliver());
+		}
+		const all = Promise.all(deliveries);
+		if (this.clock.virtual) return all; // the clock waits for it before time moves on
+		all.catch((e) => this.fail(e));
+	}
+
+	// ---------------------------------------------------------------- XS -> Node
+	async #handleCommand(message) {
+		const { header, payload } = unpack(message);
+		let reply = {};
+		try {
+			reply = (await this.#serve(header, payload)) ?? {};
+		} catch (e) {
+			reply = { error: e.message };
+		}
+		const horizon = this.#horizon();
+		if (horizon !== undefined) reply.horizon = horizon;
+		return pack(reply);
+	}
+
+	async #serve(header, payload) {
+		switch (header.op) {
+			case "udp.open": {
+				const id = ++this.socketIds;
+				try {
+					const endpoint = await this.network.openForDevice(this, header.port, (msg, rinfo) => this.#receive(id, msg, rinfo));
+					this.sockets.set(id, endpoint);
+					this.logHost(`udp: socket ${id} bound to ${endpoint.address}:${endpoint.port}`);
+					return { id, port: endpoint.port };
+				} catch (e) {
+					this.logHost(`udp: bind to port ${header.port} failed: ${e.message}`);
+					return { bindError: e.message };
+				}
+			}
+			case "udp.send": {
+				const endpoint = this.sockets.get(header.id);
+				if (!endpoint) return { error: "UDP send failed" };
+				const data = Buffer.from(payload ?? []);
+				this.link.stats.sent++;
+				this.stats.datagramsOut++;
+				this.stats.bytesOut += data.length;
+				this.emit("datagram", { direction: "out", address: header.address, port: header.port, data });
+				this.network.sendFromDevice(endpoint, header.address, header.port, data, this.link);
+				return {};
+			}
+			case "udp.close": {
+				const endpoint = this.sockets.get(header.id);
+				if (endpoint) this.network.closeForDevice(endpoint);
+				this.sockets.delete(header.id);
+				return {};
+			}
+			case "preference.set":
+				this.preferences.set(header.domain, header.key, header.stored);
+				return {};
+			case "preference.delete":
+				this.preferences.delete(header.domain, header.key);
+				return {};
+			default:
+				throw new Error(`host-sim: device asked for unknown host operation "${header.op}"`);
+		}
+	}
+
+	// ---------------------------------------------------------------- Node -> XS
+	async #command(header, payload, quiet = false) {
+		if (!this.worker) throw new Error(`host-sim: device ${this.name} is not running`);
+		let result;
+		try {
+			result = await this.worker.issueCommand(pack(header, payload));
+		} catch (e) {
+			if (quiet) throw e;
+			// the worker is gone: xsnap's metering stopped code that ran too long
+			const why = /too much computation|exited/i.test(e.message) ? "watchdog: device code ran too long without returning" : `worker failed: ${e.message}`;
+			await this.#reset(why);
+			return {};
+		}
+		this.stats.commands++;
+		this.meter = result.meterUsage;
+		const reply = unpack(result.reply).header;
+		if (reply.now !== undefined) this.now = reply.now;
+		this.next = reply.next;
+		if (reply.events) for (const event of reply.events) this.#event(event);
+		if (!this.clock.virtual) this.clock.wake(this);
+		if (reply.fatal && !quiet) {
+			await this.#reset(`uncaught exception: ${reply.fatal.message}`);
+			return {};
+		}
+		if (reply.error) throw new Error(reply.error);
+		if (header.op === "advance" && this.bootFailures && this.now - this.resets.at(-1).at > 10_000) this.bootFailures = 0;
+		return reply;
+	}
+
+	#event(event) {
+		switch (event.ev) {
+			case "trace": {
+				// trace() adds no newline; a line ends where the device put one
+				const text = String(event.text);
+				this.pending = (this.pending ?? "") + text;
+				let nl;
+				while ((nl = this.pending.indexOf("\n")) >= 0) {
+					this.#logLine(event.at, this.pending.slice(0, nl), "device");
+					this.pending = this.pending.slice(nl + 1);
+				}
+				break;
+			}
+			case "relay":
+				this.relay = event.on;
+				this.emit("relay", event.on, event.at);
+				break;
+			default:
+				this.emit(event.ev, event);
+		}
+	}
+
+	#logLine(at, text, source) {
+		const line = { at, text, source };
+		this.log.push(line);
+		if (this.log.length > LOG_KEEP) this.log.splice(0, this.log.length - LOG_KEEP);
+		this.emit("log", line);
+		this.logger?.(line, this);
+	}
+
+	logHost(text) {
+		this.#logLine(this.now, text, "host");
+	}
+
+	fail(error) {
+		this.logHost(`host error: ${error.stack ?? error}`);
+		this.emit("error", error);
+	}
+
+	#exclusive(fn) {
+		const run = this.serial.then(fn);
+		this.serial = run.catch(() => {});
+		return run;
+	}
+
+	// ---------------------------------------------------------------- inspection and faults
+	/** Room, sensor and pin state at the device's current time. */
+	async state() {
+		return this.#exclusive(async () => {
+			if (!this.worker) return undefined;
+			const reply = await this.#at(this.clock.now(), { op: "board.state" });
+			return reply.state;
+		});
+	}
+
+	/** kind: "absent" | "stuck" | "range" | "noise" | "none" */
+	async sensorFault(kind, value) {
+		return this.#exclusive(() => this.#at(this.clock.now(), { op: "sensor.fault", kind, value }));
+	}
+
+	/** outside: °C or {mean, amplitude, coldestHour}; temperature: set the room now */
+	async setRoom({ outside, temperature } = {}) {
+		return this.#exclusive(() => this.#at(this.clock.now(), { op: "room.set", outside, temperature }));
+	}
+
+	async setInput(pin, level) {
+		return this.#exclusive(() => this.#at(this.clock.now(), { op: "pin.input", pin, level }));
+	}
+
+	/**
+	 * The XS heap in use after a garbage collection: slots and chunk bytes, in total and
+	 * as the device's share (total less what the host layer had before main loaded).
+	 */
+	async heap() {
+		return this.#exclusive(async () => {
+			await this.#command({ op: "gc" });
+			const slotsAfterGc = this.meter.currentHeapCount;
+			const measured = await measureWorker(this.worker);
+			return {
+				slots: measured.slots,
+				chunkBytes: measured.chunkBytes,
+				currentHeapCount: slotsAfterGc,
+				deviceSlots: measured.slots - this.baseline.slots,
+				deviceChunkBytes: measured.chunkBytes - this.baseline.chunkBytes,
+				allocate: this.meter.allocate,
+			};
+		});
+	}
+
+	/** Lines the device traced (without the host's own notes). */
+	traces() {
+		return this.log.filter((l) => l.source === "device").map((l) => l.text);
+	}
+}

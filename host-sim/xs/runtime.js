@@ -1,0 +1,156 @@
+// The XS side of host-sim: the simulated clock and timer queue, the bridge to Node, and
+// the dispatch of what Node delivers (datagrams, pin levels, model faults). It runs
+// in the same xsnap worker as the device program, below the Moddable-shaped modules.
+//
+// Time is owned here, not by Node: device code reads one clock (Date, timer, Time.ticks)
+// and Node only says "advance until t" or "deliver this at t". Everything a callback
+// prints or changes is batched into the reply of the command that ran it.
+
+import { pack, unpack } from "../frame.js";
+
+const realNow = performance.now.bind(performance); // wall clock, only to bound a crank
+const issue = globalThis.issueCommand;
+
+// How long one crank may run device callbacks before it hands control back to Node,
+// well inside xsnap's metering limit (which plays the part of the ESP32 task watchdog).
+const CRANK_BUDGET_MS = 40;
+
+export const host = {
+	now: 0, // simulated wall-clock time, ms since the epoch
+	bootAt: 0, // `now` at boot, for Time.ticks
+	horizon: Infinity, // Node has an event due at this time: stop advancing there
+	yielded: false, // a callback produced traffic Node must route before time moves on
+	outbox: [],
+	fatal: undefined,
+	handlers: new Map(), // op -> function(header, payload) for commands from Node
+	config: undefined,
+};
+
+/** Synchronous request to Node (a UDP send, a preference write). */
+export function call(header, payload) {
+	const reply = unpack(issue(pack(header, payload).buffer));
+	if (reply.header.horizon !== undefined) host.horizon = Math.min(host.horizon, reply.header.horizon);
+	if (reply.header.error) throw new Error(reply.header.error);
+	return reply;
+}
+
+/** Queue an event for Node; it leaves with the reply of the current command. */
+export function emit(event) {
+	event.at = host.now;
+	host.outbox.push(event);
+}
+
+/** Run a device callback. An exception out of it is what resets an ESP32. */
+export function invoke(callback, thisArg, arg) {
+	if (host.fatal) return;
+	try {
+		callback.call(thisArg, arg);
+	} catch (e) {
+		host.fatal = { message: String(e?.message ?? e), name: e?.name, stack: e?.stack };
+	}
+}
+
+// ---- timer queue: a binary heap ordered by due time, then by creation order
+let sequence = 0;
+const heap = [];
+
+function before(a, b) {
+	return a.due < b.due || (a.due === b.due && a.seq < b.seq);
+}
+function siftUp(i) {
+	const item = heap[i];
+	while (i > 0) {
+		const parent = (i - 1) >> 1;
+		if (!before(item, heap[parent])) break;
+		heap[i] = heap[parent]; heap[i].slot = i;
+		i = parent;
+	}
+	heap[i] = item; item.slot = i;
+}
+function siftDown(i) {
+	const item = heap[i], n = heap.length;
+	for (;;) {
+		let child = 2 * i + 1;
+		if (child >= n) break;
+		if (child + 1 < n && before(heap[child + 1], heap[child])) child++;
+		if (!before(heap[child], item)) break;
+		heap[i] = heap[child]; heap[i].slot = i;
+		i = child;
+	}
+	heap[i] = item; item.slot = i;
+}
+
+export function schedule(entry, due) {
+	if (entry.slot >= 0) unschedule(entry);
+	entry.due = due;
+	entry.seq = sequence++;
+	heap.push(entry);
+	siftUp(heap.length - 1);
+}
+export function unschedule(entry) {
+	const i = entry.slot;
+	if (!(i >= 0)) return;
+	entry.slot = -1;
+	const last = heap.pop();
+	if (i < heap.length) {
+		heap[i] = last; last.slot = i;
+		siftDown(i);
+		siftUp(last.slot);
+	}
+}
+export function nextDue() {
+	return heap.length ? heap[0].due : undefined;
+}
+
+/** Fire due timers in order up to `until`; stop early for traffic, a fatal error or the crank budget. */
+export function advance(until) {
+	const started = realNow();
+	host.yielded = false;
+	for (;;) {
+		const limit = Math.min(until, host.horizon);
+		if (!heap.length || heap[0].due > limit) {
+			if (limit > host.now) host.now = limit;
+			return;
+		}
+		const entry = heap[0];
+		if (entry.due > host.now) host.now = entry.due;
+		unschedule(entry);
+		entry.fire();
+		if (host.fatal || host.yielded || realNow() - started > CRANK_BUDGET_MS) return;
+	}
+}
+
+/** Node asked to move time; nothing due before `to` may be skipped. */
+export function setTime(to) {
+	if (to > host.now) host.now = to;
+}
+
+// ---- commands from Node
+globalThis.handleCommand = function (buffer) {
+	const { header, payload } = unpack(buffer);
+	host.horizon = header.horizon ?? Infinity;
+	let result;
+	const handler = host.handlers.get(header.op);
+	if (!handler) result = { error: `host-sim: unknown command "${header.op}"` };
+	else {
+		try {
+			// Node has already advanced us to `at` (it knows our next due time from every reply)
+			if (header.at !== undefined) setTime(header.at);
+			result = handler(header, payload) ?? {};
+		} catch (e) {
+			result = { error: String(e?.message ?? e) };
+		}
+	}
+	result.now = host.now;
+	result.next = nextDue();
+	if (host.outbox.length) { result.events = host.outbox; host.outbox = []; }
+	if (host.fatal) result.fatal = host.fatal;
+	return pack(result).buffer;
+};
+
+host.handlers.set("advance", (header) => {
+	advance(header.until);
+	return {};
+});
+host.handlers.set("ping", () => ({}));
+host.handlers.set("gc", () => { gc(); return {}; });
