@@ -94,13 +94,13 @@ export class SimDevice extends EventEmitter {
 		await this.#command({ op: "preference.load", store: this.preferences.store });
 		await this.#command({ op: "gc" });
 		this.baseline = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
+		this.logHost(this.resets.length ? `boot after reset #${this.resets.length}` : "boot");
 		try {
 			await this.worker.evaluate(deviceCode);
 		} catch (e) {
 			return this.#reset(`uncaught exception while loading main: ${String(e.message).replace(/^Uncaught exception in [^:]*: /, "")}`);
 		}
 		await this.#command({ op: "started" });
-		this.logHost("started");
 		this.emit("started");
 	}
 

@@ -9,9 +9,9 @@ const DAY_MS = 86_400_000;
 
 export const ROOM_DEFAULTS = Object.freeze({
 	temperature: 17, // °C at start
-	heaterPowerW: 1500,
-	lossWPerK: 80, // UA: conduction + ventilation to the outside
-	thermalMassJPerK: 400_000, // air, walls' inner layer, furniture
+	heaterPowerW: 2000,
+	lossWPerK: 50, // UA: conduction + ventilation to the outside
+	thermalMassJPerK: 600_000, // air, walls' inner layer, furniture
 	outside: Object.freeze({ mean: 5, amplitude: 0, coldestHour: 4 }),
 });
 

@@ -28,6 +28,7 @@ export const board = {
 		const s = config.sensor;
 		this.sensor = new TMP117((ms) => this.room.temperatureAt(ms), { random, noise: s.noise });
 		this.sensor.reset(now);
+		if (s.absent) this.sensor.fault("absent"); // not fitted, or not wired
 		if (saved.sensor) this.sensor.restore(saved.sensor);
 		this.busFor(s.port ?? 0).attach(s.address, this.sensor);
 		this.relay = { pin: config.relay.pin, activeLow: !!config.relay.activeLow };
