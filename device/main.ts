@@ -12,7 +12,10 @@ const BAND = 0.5; // °C around the setpoint
 const relayOn: 0 | 1 = config.relayActiveLow ? 0 : 1;
 const relayOff: 0 | 1 = relayOn ? 0 : 1;
 
-const relay = new Digital({ pin: device.pin.relay, mode: Digital.Output });
+// Wiring comes from the manifest's config: a board target's provider names no relay pin,
+// and a plain esp32 target has no I2C default either.
+const relay = new Digital({ pin: config.relayPin ?? device.pin.relay, mode: Digital.Output });
+const i2c = { ...device.I2C.default, ...(config.sda !== undefined ? { data: config.sda as number, clock: config.scl as number } : {}) };
 relay.write(relayOff); // an ESP32 output starts low, which energizes an active-low relay
 let heating = false;
 let sensor: TMP117 | undefined;
@@ -32,7 +35,7 @@ function heat(on: boolean) {
 
 function openSensor() {
 	try {
-		sensor = new TMP117({ sensor: { ...device.I2C.default, io: device.io.SMBus, address: config.sensorAddress ?? 0x48 } });
+		sensor = new TMP117({ sensor: { ...i2c, io: device.io.SMBus, address: config.sensorAddress ?? 0x48 } });
 		report("sensor: TMP117 ready");
 	} catch (e) {
 		sensor = undefined;

@@ -6,7 +6,7 @@ import { ROOM_DEFAULTS } from "./models/room.js";
 export function defaultBoard() {
 	return {
 		i2c: [{ port: 0, data: 21, clock: 22 }],
-		pins: { relay: 26, led: 2, button: 0 },
+		pins: { led: 2, button: 0 }, // what an esp32/nodemcu target's provider names
 		relay: { pin: 26, activeLow: false },
 		sensor: { address: 0x48, port: 0, noise: 0 },
 		room: { ...ROOM_DEFAULTS },
@@ -27,7 +27,6 @@ export function checkBoard(board) {
 		sensor: { ...d.sensor, ...board.sensor },
 		room: { ...d.room, ...board.room },
 	};
-	if (board.relay?.pin !== undefined && board.pins?.relay === undefined) b.pins.relay = b.relay.pin;
 	for (const [name, pin] of Object.entries(b.pins)) if (!GPIO(pin)) throw new RangeError(`host-sim board: pin "${name}" is ${JSON.stringify(pin)}, not an ESP32 GPIO (0-39, no 20, 24, 28-31)`);
 	if (!GPIO(b.relay.pin) || b.relay.pin >= 34) throw new RangeError(`host-sim board: relay pin ${b.relay.pin} is not an output-capable ESP32 GPIO`);
 	for (const bus of b.i2c) {

@@ -16,6 +16,7 @@ import { PreferenceFile } from "./storage.js";
 import { Link, MAX_RECEIVE, checkAddress } from "./network.js";
 import { measureWorker } from "./heap.js";
 import { defaultBoard, checkBoard } from "./board-config.js";
+import { manifestConfig } from "./manifest.js";
 
 const BOOT_MS = 300; // an ESP32 takes about this long from reset to running main
 const MAX_BOOT_FAILURES = 5; // in a row: the sim stops a boot loop the chip would spin in
@@ -36,8 +37,18 @@ export class SimDevice extends EventEmitter {
 		this.name = options.name ?? `thermostat-${++instances}`;
 		if (!/^[A-Za-z0-9_.-]{1,64}$/.test(this.name)) throw new RangeError(`host-sim: device name ${JSON.stringify(this.name)} must be 1-64 of A-Z a-z 0-9 _ . -`);
 		this.entry = options.entry;
-		this.config = { ...(options.config ?? {}) };
 		this.board = checkBoard(options.board ?? defaultBoard());
+		// mc/config as an mcconfig build would have it: the manifest's config, with the
+		// wiring of this simulated board, then what the caller sets (as on the command line)
+		this.config = {
+			...manifestConfig(),
+			relayPin: this.board.relay.pin,
+			relayActiveLow: this.board.relay.activeLow,
+			sensorAddress: this.board.sensor.address,
+			sda: this.board.i2c[0].data,
+			scl: this.board.i2c[0].clock,
+			...(options.config ?? {}),
+		};
 		this.address = options.address ?? "127.0.0.1";
 		checkAddress(this.address);
 		this.seed = options.seed ?? sim.nextSeed();

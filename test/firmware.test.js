@@ -40,7 +40,7 @@ test("the relay pin heats the room in the model", async (t) => {
 
 test("an active-low relay board: the firmware drives the inverted level and the room still heats", async (t) => {
 	const sim = simulation(t);
-	const dev = await sim.addDevice({ config: { setpoint: 21, relayActiveLow: true }, board: { relay: { activeLow: true }, room: { temperature: 15 } } });
+	const dev = await sim.addDevice({ board: { relay: { activeLow: true }, room: { temperature: 15 } } });
 	await sim.run(5000);
 	const state = await dev.state();
 	t.true(state.room.heater);
@@ -95,6 +95,19 @@ test("the Moddable API behaves as on the ESP32 (preference, UDP, Digital, I2C, t
 	// what was stored went to the device's flash
 	t.is(dev.preferences.get("probe", "s"), "hello");
 	t.is(dev.preferences.get("probe", "n"), undefined);
+});
+
+test("an input pin's edge callback runs when the simulated button is pressed", async (t) => {
+	const sim = simulation(t);
+	const dev = await sim.addDevice({ entry: fixture("api-probe.ts") });
+	await sim.run(1000);
+	const pressedAt = sim.now;
+	await dev.setInput(0, 0); // press: pulled low
+	await sim.run(200);
+	await dev.setInput(0, null); // release: the pull-up takes it high, no callback on a rising edge
+	await sim.run(200);
+	await dev.setInput(0, 0);
+	t.deepEqual(dev.traces().filter((l) => l.startsWith("button")), [`button pressed, level 0 at ${pressedAt}`, `button pressed, level 0 at ${pressedAt + 400}`]);
 });
 
 test("Math.random is seeded per device: two devices draw different numbers, one seed repeats", async (t) => {

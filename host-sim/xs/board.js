@@ -63,7 +63,13 @@ export const board = {
 	},
 	read(pin) {
 		const p = this.pins.get(pin);
-		return p.output ? p.level : this.inputs.get(pin) ?? 0;
+		if (p.output) return p.level;
+		return this.level(pin);
+	},
+	/** An input's level: what drives it from outside, else its pull resistor. */
+	level(pin) {
+		if (this.inputs.has(pin)) return this.inputs.get(pin);
+		return this.pins.get(pin)?.mode === 1 ? 1 : 0;
 	},
 	wire(pin, level) {
 		if (pin !== this.relay.pin) return;
@@ -98,9 +104,11 @@ host.handlers.set("room.set", (h) => {
 	return {};
 });
 host.handlers.set("pin.input", (h) => {
-	const previous = board.inputs.get(h.pin) ?? 0;
-	board.inputs.set(h.pin, h.level ? 1 : 0);
+	const previous = board.level(h.pin);
+	if (h.level === undefined || h.level === null) board.inputs.delete(h.pin); // released: back to the pull
+	else board.inputs.set(h.pin, h.level ? 1 : 0);
+	const level = board.level(h.pin);
 	const p = board.pins.get(h.pin);
-	if (p && !p.output && p.onEdge && previous !== (h.level ? 1 : 0)) p.onEdge(h.level ? 1 : 0);
+	if (p && !p.output && p.onEdge && previous !== level) p.onEdge(level);
 	return {};
 });
