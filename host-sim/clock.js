@@ -101,7 +101,10 @@ export class Clock {
 		if (!(ms >= 0)) throw new RangeError("clock: run() needs a duration >= 0 ms");
 		const target = this.now() + ms;
 		if (!this.virtual) {
-			await new Promise((resolve) => setTimeout(resolve, ms / this.speed));
+			// timers may fire a little early against performance.now(): wait until it has passed
+			while (!this.closed && this.now() < target) {
+				await new Promise((resolve) => setTimeout(resolve, Math.max(1, (target - this.now()) / this.speed)));
+			}
 			return;
 		}
 		if (this.running) throw new Error("clock: run() is already in progress");
