@@ -382,6 +382,11 @@ export class SimDevice extends EventEmitter {
 		});
 	}
 
+	/** Ports the device's UDP sockets are bound to, in the order they were opened. */
+	udpPorts() {
+		return [...this.sockets.values()].map((e) => e.port);
+	}
+
 	/** Lines the device traced (without the host's own notes). */
 	traces() {
 		return this.log.filter((l) => l.source === "device").map((l) => l.text);
