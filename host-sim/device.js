@@ -25,6 +25,18 @@ const DEVICE_OPTIONS = ["name", "entry", "config", "board", "storage", "address"
 
 let instances = 0;
 
+/**
+ * Time spent running JavaScript in the worker during one command, in microseconds.
+ * xsnap stamps the command's start, each synchronous call out to Node and its return, and
+ * the end: XS ran between [0]-[1], [2]-[3], ... (the gaps are Node's).
+ */
+function xsMicros(timestamps) {
+	if (!timestamps || timestamps.length < 2) return 0;
+	let total = 0;
+	for (let i = 0; i + 1 < timestamps.length; i += 2) total += timestamps[i + 1] - timestamps[i];
+	return Math.round(total * 1e6);
+}
+
 export class SimDevice extends EventEmitter {
 	constructor(sim, options = {}) {
 		super();
@@ -70,7 +82,9 @@ export class SimDevice extends EventEmitter {
 		this.meter = undefined;
 		this.serial = Promise.resolve();
 		this.relay = false;
-		this.stats = { commands: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0 };
+		this.stats = { commands: 0, xsMicros: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0 };
+		/** (op, xsMicros) after each command: benchmarks time what the device does per event */
+		this.onCommandTimed = undefined;
 	}
 
 	// ---------------------------------------------------------------- lifecycle
@@ -279,6 +293,9 @@ export class SimDevice extends EventEmitter {
 		}
 		this.stats.commands++;
 		this.meter = result.meterUsage;
+		const micros = xsMicros(result.meterUsage.timestamps);
+		this.stats.xsMicros += micros;
+		this.onCommandTimed?.(header.op, micros);
 		const reply = unpack(result.reply).header;
 		if (reply.now !== undefined) this.now = reply.now;
 		this.next = reply.next;

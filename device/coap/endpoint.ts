@@ -211,6 +211,14 @@ export class Endpoint {
 			this.#log(`coap: ${verdict === Decoded.FormatError ? "malformed" : "ignored"} datagram (${data.length} bytes) from ${address}:${port}`);
 			return;
 		}
+		if (m.badCriticalOption && !(m.type === Type.CON && m.isRequest)) {
+			// an unrecognized critical option rejects the message (§5.4.1): only a CON request
+			// gets 4.02; a NON or a CON response is answered RST, an ACK is dropped
+			this.stats.rejected++;
+			if (m.type !== Type.ACK) this.#sendEmpty(Type.RST, m.mid, address, port);
+			this.#log(`coap: rejected a message with unrecognized critical option ${m.badCriticalOption} from ${address}:${port}`);
+			return;
+		}
 		const peer = this.peer(address, port);
 		try {
 			switch (m.type) {
@@ -482,7 +490,7 @@ export class Endpoint {
 			if (first && first.expires < next) next = first.expires;
 		}
 		if (next === Infinity) Timer.schedule(this.#timer);
-		else Timer.schedule(this.#timer, Math.max(0, next - Date.now()), IDLE);
+		else Timer.schedule(this.#timer, Math.max(0, Math.ceil(next - Date.now())), IDLE); // timers count whole ms
 	}
 
 	#tick() {

@@ -102,11 +102,20 @@ export function nextDue() {
 	return heap.length ? heap[0].due : undefined;
 }
 
+// Device code runs in zero simulated time. A timer that keeps rescheduling itself at the
+// same instant would then stop the clock for good; on the chip its callbacks take time.
+// So after this many firings at one instant, time moves on by a millisecond.
+const FIRINGS_PER_INSTANT = 1000;
+let instant = -1, firings = 0;
+
 /** Fire due timers in order up to `until`; stop early for traffic, a fatal error or the crank budget. */
 export function advance(until) {
 	const started = realNow();
 	host.yielded = false;
 	for (;;) {
+		if (host.now === instant) {
+			if (++firings > FIRINGS_PER_INSTANT) { host.now += 1; firings = 0; }
+		} else { instant = host.now; firings = 0; }
 		const limit = Math.min(until, host.horizon);
 		if (!heap.length || heap[0].due > limit) {
 			if (limit > host.now) host.now = limit;

@@ -65,6 +65,34 @@ function median(values) {
 	await sim.close();
 }
 
+// ---- CoAP: bytes of a GET and its piggybacked 2.05, and XS time per request
+{
+	const { default: packet } = await import("coap-packet");
+	const sim = new Simulation({ seed: 4 });
+	const dev = await sim.addDevice({ entry: path.join(here, "..", "fixtures", "coap-resources.ts"), config: { port: 5683 } });
+	const socket = sim.network.createSocket();
+	socket.bind(40000, "127.0.0.2");
+	const answers = [];
+	socket.on("message", (msg) => answers.push(msg));
+	const get = (mid) => packet.generate({ messageId: mid, token: Buffer.from([0x5a, 0x17, 0x03, mid & 0xff]), code: "GET", confirmable: true, options: [{ name: "Uri-Path", value: Buffer.from("temp") }] });
+	const first = get(1);
+	socket.send(first, 5683, "127.0.0.1");
+	await sim.run(50);
+	record("coap_get_exchange_bytes", first.length + answers[0].length, `UDP payload bytes of a CON GET /temp (4-byte token) and its piggybacked 2.05 "21.50": ${first.length} + ${answers[0].length}`);
+	const samples = [];
+	dev.onCommandTimed = (op, micros) => {
+		if (op === "udp.deliver") samples.push(micros);
+	};
+	for (let i = 0; i < 1200; i++) {
+		socket.send(get(2 + i), 5683, "127.0.0.1");
+		await sim.run(20);
+	}
+	dev.onCommandTimed = undefined;
+	if (answers.length !== 1201) throw new Error(`bench: ${answers.length - 1} of 1200 requests answered`);
+	record("coap_request_median_us", Math.round(median(samples.slice(200)) * 10) / 10, `median XS time to take a datagram, parse, handle and encode the 2.05 (${samples.length - 200} requests after 200 of warm-up)`);
+	await sim.close();
+}
+
 const report = { date: new Date().toISOString(), node: process.version, cpus: (await import("node:os")).cpus().length, figures, notes };
 fs.writeFileSync(path.join(here, "report.json"), JSON.stringify(report, null, 2) + "\n");
 if (json) {
