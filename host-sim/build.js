@@ -16,11 +16,11 @@ export const root = path.resolve(here, "..");
 
 /** Moddable module specifiers that host-sim provides, as the ESP32 build has them. */
 export const MODDABLE_MODULES = Object.freeze([
-	"timer", "time", "preference", "mc/config",
+	"timer", "time", "preference", "mc/config", "restart", "instrumentation", "net",
 	"embedded:io/socket/udp", "embedded:io/digital", "embedded:io/i2c", "embedded:io/smbus", "embedded:provider/builtin",
 ]);
 /** Specifiers that exist in Moddable but are not (yet) simulated: a clear error, not a silent stub. */
-const MODDABLE_NOT_SIMULATED = /^(embedded:|crypt$|hmac$|rng$|flash$|ota$|debug$|instrumentation$|text\/|mc\/)/;
+const MODDABLE_NOT_SIMULATED = /^(embedded:|crypt$|hmac$|rng$|flash$|ota$|debug$|text\/|mc\/)/;
 
 const compilerOptions = (() => {
 	const file = path.join(root, "tsconfig.json");

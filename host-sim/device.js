@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { EventEmitter } from "node:events";
 import os from "node:os";
 import fs from "node:fs";
+import crypto from "node:crypto";
 import tmp from "tmp";
 import { pack, unpack } from "./frame.js";
 import { buildHost, buildDevice } from "./build.js";
@@ -30,6 +31,9 @@ let instances = 0;
  * xsnap stamps the command's start, each synchronous call out to Node and its return, and
  * the end: XS ran between [0]-[1], [2]-[3], ... (the gaps are Node's).
  */
+// heap an ESP32-WROOM has free for the application once Wi-Fi and lwIP have started
+const ESP32_FREE_HEAP = 180 * 1024;
+
 function xsMicros(timestamps) {
 	if (!timestamps || timestamps.length < 2) return 0;
 	let total = 0;
@@ -126,6 +130,11 @@ export class SimDevice extends EventEmitter {
 			return this.#reset(`uncaught exception while loading main: ${String(e.message).replace(/^Uncaught exception in [^:]*: /, "")}`);
 		}
 		await this.#command({ op: "started" });
+		// On the ESP32 the modules are preloaded: their code and what their bodies build live in
+		// flash. Instrumentation therefore counts the heap from the moment the program has loaded.
+		await this.#command({ op: "gc" });
+		this.loaded = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
+		this.lastChunkBytes = this.loaded.chunkBytes;
 		this.emit("started");
 	}
 
@@ -258,7 +267,7 @@ export class SimDevice extends EventEmitter {
 				this.stats.datagramsOut++;
 				this.stats.bytesOut += data.length;
 				this.emit("datagram", { direction: "out", address: header.address, port: header.port, data });
-				this.network.sendFromDevice(endpoint, header.address, header.port, data, this.link);
+				this.network.sendFromDevice(endpoint, header.address, header.port, data, this.link, header.at);
 				return {};
 			}
 			case "udp.close": {
@@ -270,6 +279,31 @@ export class SimDevice extends EventEmitter {
 			case "preference.set":
 				this.preferences.set(header.domain, header.key, header.stored);
 				return {};
+			case "net": {
+				const mac = [...crypto.createHash("sha256").update(this.name).digest().subarray(0, 6)];
+				mac[0] = (mac[0] & 0xfc) | 0x02; // locally administered, unicast
+				return {
+					IP: this.address,
+					MAC: mac.map((b) => b.toString(16).padStart(2, "0")).join(":"),
+					SSID: "host-sim",
+					BSSID: "02:00:00:00:00:01",
+					RSSI: this.board.wifi?.rssi ?? -58,
+				};
+			}
+			case "instrumentation": {
+				// ESP32 slots are 16 bytes; chunk bytes as last measured (a snapshot cannot run mid-crank)
+				const loaded = this.loaded ?? this.baseline;
+				const slotBytes = Math.max(0, (this.meter?.currentHeapCount ?? 0) - loaded.slots) * 16;
+				const chunkBytes = Math.max(0, (this.lastChunkBytes ?? loaded.chunkBytes) - loaded.chunkBytes);
+				return {
+					"XS Slot Heap Used": slotBytes,
+					"XS Chunk Heap Used": chunkBytes,
+					"Network Sockets": this.sockets.size,
+					"Network Bytes Read": this.stats.bytesIn,
+					"Network Bytes Written": this.stats.bytesOut,
+					"System Free Memory": Math.max(0, ESP32_FREE_HEAP - slotBytes - chunkBytes),
+				};
+			}
 			case "preference.delete":
 				this.preferences.delete(header.domain, header.key);
 				return {};
@@ -301,6 +335,11 @@ export class SimDevice extends EventEmitter {
 		this.next = reply.next;
 		if (reply.events) for (const event of reply.events) this.#event(event);
 		if (!this.clock.virtual) this.clock.wake(this);
+		if (this.restartRequested && !quiet) {
+			this.restartRequested = false;
+			await this.#reset("restart() called by the firmware");
+			return {};
+		}
 		if (reply.fatal && !quiet) {
 			await this.#reset(`uncaught exception: ${reply.fatal.message}`);
 			return {};
@@ -312,6 +351,9 @@ export class SimDevice extends EventEmitter {
 
 	#event(event) {
 		switch (event.ev) {
+			case "restart":
+				this.restartRequested = true;
+				break;
 			case "trace": {
 				// trace() adds no newline; a line ends where the device put one
 				const text = String(event.text);
@@ -388,6 +430,7 @@ export class SimDevice extends EventEmitter {
 			await this.#command({ op: "gc" });
 			const slotsAfterGc = this.meter.currentHeapCount;
 			const measured = await measureWorker(this.worker);
+			this.lastChunkBytes = measured.chunkBytes;
 			return {
 				slots: measured.slots,
 				chunkBytes: measured.chunkBytes,

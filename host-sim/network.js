@@ -118,10 +118,15 @@ export class SimulatedNetwork {
 	unbind(endpoint) {
 		if (this.endpoints.get(endpoint.key) === endpoint) this.endpoints.delete(endpoint.key);
 	}
-	route(from, address, port, data, link) {
+	/**
+	 * Deliver after the latency. `sentAt`: a device's send time, which can be ahead of the
+	 * clock (a device runs its timers up to the next event Node knows of, in one go).
+	 */
+	route(from, address, port, data, link, sentAt) {
 		const copies = link ? link.copies() : 1;
+		const at = Math.max(sentAt ?? -Infinity, this.clock.now()) + this.latencyMs;
 		for (let i = 0; i < copies; i++) {
-			this.clock.after(this.latencyMs, () => {
+			this.clock.at(at, () => {
 				const to = this.endpoints.get(`${address}:${port}`);
 				if (to) return to.receive(data, { address: from.address, port: from.port, family: "IPv4", size: data.length }, link);
 			});
@@ -131,8 +136,8 @@ export class SimulatedNetwork {
 	async openForDevice(device, port, receive) {
 		return this.bindEndpoint(device.address, port, receive);
 	}
-	sendFromDevice(endpoint, address, port, data, link) {
-		this.route(endpoint, address, port, data, link);
+	sendFromDevice(endpoint, address, port, data, link, sentAt) {
+		this.route(endpoint, address, port, data, link, sentAt);
 	}
 	closeForDevice(endpoint) {
 		this.unbind(endpoint);

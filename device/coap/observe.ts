@@ -16,6 +16,8 @@ export class Observation {
 	inFlight = false; // a CON notification awaits its ACK
 	pending = false; // a newer state to send once it is acknowledged
 	lastMid = -1;
+	/** GET, or FETCH for an observed query (RFC 8132): notifications are made with the same */
+	method = 1;
 	notifications = 0;
 	/** what the layer above keeps per observation (LwM2M attributes, last value) */
 	context: unknown = undefined;

@@ -97,6 +97,8 @@ export class CoapServer {
 	confirmableInterval: number;
 	/** an observation ended: "deregistered", "reset", "timeout", "error", "replaced" */
 	onObservationEnded: (observation: Observation, reason: string) => void = () => {};
+	/** an observation was registered (its first response is about to go out) */
+	onObservationAdded: (observation: Observation, request: Request) => void = () => {};
 	#block1: Block1Receiver;
 	#block2: Block2Sender;
 	#options = new ResponseOptions();
@@ -173,7 +175,11 @@ export class CoapServer {
 			const existing = this.registry.find(peer, tokenKey);
 			if (request.observe === 0 && response.observable && response.code === Code.Content) {
 				const o = new Observation(peer, exchange.token, tokenKey, request.path, request.accept, Date.now());
-				if (this.registry.add(o)) observe = this.registry.nextSequence();
+				o.method = request.method;
+				if (this.registry.add(o)) {
+					observe = this.registry.nextSequence();
+					this.onObservationAdded(o, request);
+				}
 				else this.#log(`coap: too many observations, ${peer.key} not registered for ${request.path}`);
 			} else if (existing && (request.observe === 1 || request.observe < 0 || response.code !== Code.Content)) {
 				this.#end(existing, "deregistered");
@@ -229,6 +235,7 @@ export class CoapServer {
 			return;
 		}
 		const request = new Request(o.peer);
+		request.method = o.method;
 		request.path = o.path;
 		request.accept = o.accept;
 		request.observe = 0;

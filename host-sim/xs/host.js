@@ -13,6 +13,9 @@ import I2C from "./modules/i2c.js";
 import SMBus from "./modules/smbus.js";
 import Preference from "./modules/preference.js";
 import Time from "./modules/time.js";
+import restart from "./modules/restart.js";
+import Instrumentation from "./modules/instrumentation.js";
+import Net from "./modules/net.js";
 
 host.rtcOffset = 0;
 
@@ -54,6 +57,9 @@ const modules = {
 	"embedded:io/smbus": SMBus,
 	"embedded:provider/builtin": undefined, // the device object, made at boot
 	"mc/config": undefined,
+	restart,
+	instrumentation: Instrumentation,
+	net: Net,
 };
 
 function makeDevice(config) {

@@ -22,6 +22,7 @@ export const host = {
 	yielded: false, // a callback produced traffic Node must route before time moves on
 	outbox: [],
 	fatal: undefined,
+	restarting: false, // restart() was called: no more timers until Node reboots the worker
 	handlers: new Map(), // op -> function(header, payload) for commands from Node
 	config: undefined,
 };
@@ -112,6 +113,7 @@ let instant = -1, firings = 0;
 export function advance(until) {
 	const started = realNow();
 	host.yielded = false;
+	if (host.restarting) return;
 	for (;;) {
 		if (host.now === instant) {
 			if (++firings > FIRINGS_PER_INSTANT) { host.now += 1; firings = 0; }
@@ -125,7 +127,7 @@ export function advance(until) {
 		if (entry.due > host.now) host.now = entry.due;
 		unschedule(entry);
 		entry.fire();
-		if (host.fatal || host.yielded || realNow() - started > CRANK_BUDGET_MS) return;
+		if (host.fatal || host.restarting || host.yielded || realNow() - started > CRANK_BUDGET_MS) return;
 	}
 }
 

@@ -33,7 +33,7 @@ class UDP {
 		if (!isIPv4(address)) throw new RangeError("invalid IP address");
 		port = Math.trunc(Number(port)) & 0xffff;
 		if (!port || bytes.length > MAX_SEND) throw new Error("UDP send failed");
-		call({ op: "udp.send", id: this.#id, address, port }, bytes);
+		call({ op: "udp.send", id: this.#id, address, port, at: host.now }, bytes); // sent at the device's time
 		host.yielded = true; // let Node route it before simulated time moves on
 	}
 	read() {

@@ -1,0 +1,349 @@
+// The LwM2M 1.1 client: one CoAP endpoint (client and server roles on one socket) with
+// the registration interface on the client side and device management / information
+// reporting on the server side, over an object model the application extends.
+//
+//   const client = new Lwm2mClient({ settings: config, device: { manufacturer: ... } });
+//   const setpoint = client.model.define(SETPOINT).add(0).bind(5900, {...});
+//   client.start();                 // registers, keeps the registration alive
+//   client.stop(() => ...);          // de-registers
+
+import Timer from "timer";
+import Time from "time";
+import Net from "net";
+import Instrumentation from "instrumentation";
+import restart from "restart";
+import { Code, ContentFormat, Method } from "../coap/constants";
+import { ClientRequest, Endpoint } from "../coap/endpoint";
+import { CoapServer, type Request, type Response } from "../coap/server";
+import { UdpTransport, type Transport } from "../coap/transport";
+import { ByteWriter, DataType, Entry, LinkFormat, parsePath, path } from "./formats/index";
+import { AttributeStore } from "./attributes";
+import { collect, encode, LwError } from "./content";
+import { Management, codeText } from "./management";
+import { Model, type Instance, type Multi } from "./model";
+import { CONNECTIVITY, DEVICE, ErrorCode, SECURITY, SERVER, WLAN } from "./objects";
+import { Registration, State } from "./registration";
+import { Reporting } from "./reporting";
+import { eraseSettings, loadSettings, parseServerUri, saveSetting, type Settings } from "./settings";
+
+export interface DeviceInfo {
+	manufacturer?: string;
+	model?: string;
+	serial?: string;
+	firmwareVersion?: string;
+	hardwareVersion?: string;
+	softwareVersion?: string;
+	deviceType?: string;
+	/** bytes of XS heap the build reserves (the ESP32 manifest's creation.static) */
+	heapBytes?: number;
+}
+
+export interface ClientOptions {
+	/** the manifest's config: seeds the settings on first boot */
+	settings?: Partial<Settings>;
+	device?: DeviceInfo;
+	/** local UDP port; 0 picks one */
+	port?: number;
+	/** below CoAP; UDP by default (DTLS later) */
+	transport?: (endpoint: Endpoint) => Transport;
+	log?: (text: string) => void;
+	/** CoAP tuning (tests): ACK timeout in ms */
+	ackTimeout?: number;
+}
+
+const SUPPORTED_FORMATS = "0 42 110 112 11542"; // the root link's ct: what the device reads and writes
+
+export class Lwm2mClient {
+	readonly model = new Model();
+	readonly settings: Settings;
+	readonly endpoint: Endpoint;
+	readonly coap: CoapServer;
+	readonly attributes = new AttributeStore();
+	readonly management: Management;
+	readonly reporting: Reporting;
+	readonly registration: Registration;
+	readonly device: Instance;
+	readonly server: Instance;
+	/** the application's part of a factory reset (its own preferences) */
+	onFactoryReset: () => void = () => {};
+	#log: (text: string) => void;
+	#info: DeviceInfo;
+	#address = "";
+	#port = 0;
+	#links = new ByteWriter(256, 2048);
+	#send = new ByteWriter(128, 4096);
+	#entries: Entry[] = [];
+
+	constructor(options: ClientOptions = {}) {
+		const log = (this.#log = options.log ?? ((text: string) => trace(text, "\n")));
+		this.#info = options.device ?? {};
+		this.settings = loadSettings(options.settings ?? {});
+		this.#resolveServer();
+		const port = options.port ?? 0;
+		this.endpoint = new Endpoint(options.transport ?? ((ep) => new UdpTransport(port, (data, address, p) => ep.receive(data, address, p))), { log, ackTimeout: options.ackTimeout });
+		this.management = new Management(this.model, this.attributes, log);
+		this.coap = new CoapServer(this.endpoint, (request, response) => this.#handle(request, response), { log, maxBody: 8192 });
+		this.reporting = new Reporting(this.model, this.attributes, this.coap, () => ({ pmin: this.settings.pmin, pmax: this.settings.pmax }));
+		this.management.reporting = this.reporting;
+		this.registration = new Registration(this.endpoint, () => this.#registrationSettings(), () => this.#registerLinks(), log);
+		this.model.onChange = (o, i, r) => this.reporting.changed(o, i, r);
+		this.#defineSecurity();
+		this.server = this.#defineServer();
+		this.device = this.#defineDevice();
+		this.#defineConnectivity();
+		// after the core objects: from now on a new instance or object is news for the server
+		this.model.onStructure = () => this.registration.update(true);
+	}
+
+	start() {
+		if (!this.#address) {
+			this.#log(`lwm2m: not starting: ${this.#serverProblem}`);
+			return;
+		}
+		this.registration.start();
+	}
+
+	/** De-register and close; `done` when the server has answered (or given up). */
+	stop(done?: () => void) {
+		this.coap.cancelObservations();
+		this.registration.deregister(() => {
+			this.close();
+			done?.();
+		});
+	}
+
+	close() {
+		this.registration.close();
+		this.reporting.close();
+		this.endpoint.close();
+	}
+
+	/** A resource changed by the application (observers are notified per their attributes). */
+	changed(object: number, instance: number, resource: number) {
+		this.model.changed(object, instance, resource);
+	}
+
+	/** Set or clear a Device error code (/3/0/11). */
+	setError(code: number, present: boolean) {
+		const codes = this.device.read(11) as Multi;
+		const list: number[] = [];
+		codes.forEach((c) => { if (c !== ErrorCode.None && c !== code) list.push(c as number); });
+		if (present) list.push(code);
+		const next = new Map<number, number>();
+		if (!list.length) next.set(0, ErrorCode.None);
+		for (let k = 0; k < list.length; k++) next.set(k, list[k]);
+		let same = next.size === codes.size;
+		next.forEach((v, k) => { if (codes.get(k) !== v) same = false; });
+		if (!same) this.device.set(11, next);
+	}
+
+	/**
+	 * Send (§6.4.6, LwM2M 1.1): POST /dp with the values under `paths` in SenML CBOR.
+	 * `done` gets the server's code, or -1 when nothing went out.
+	 */
+	send(paths: readonly string[], done?: (code: number) => void) {
+		if (!this.registration.registered) return void (this.#log("lwm2m: Send: not registered"), done?.(-1));
+		if (this.settings.muteSend) return void (this.#log("lwm2m: Send: muted by the server (/1/0/23)"), done?.(-1));
+		let n = 0;
+		const p = path();
+		try {
+			for (const text of paths) {
+				parsePath(text, p);
+				n = collect(this.model, p, this.#entries, n);
+			}
+		} catch (e) {
+			this.#log(`lwm2m: Send: ${(e as Error).message}`);
+			return void done?.(-1);
+		}
+		const r = new ClientRequest();
+		r.method = Method.POST;
+		r.path = "dp";
+		r.contentFormat = ContentFormat.SenmlCbor;
+		r.payload = encode(ContentFormat.SenmlCbor, this.#entries, n, path(), this.#send).slice();
+		r.onResponse = (m) => {
+			if (m.code !== Code.Changed) this.#log(`lwm2m: Send answered ${codeText(m.code)}`);
+			done?.(m.code);
+		};
+		r.onError = (why) => {
+			this.#log(`lwm2m: Send got no answer (${why})`);
+			done?.(-1);
+		};
+		this.endpoint.request(r, this.#address, this.#port);
+	}
+
+	// ---------------------------------------------------------------- plumbing
+	#handle(request: Request, response: Response) {
+		// only the server we registered with manages us (with NoSec, its address is all we have)
+		const peer = request.peer;
+		if (peer.address !== this.#address || peer.port !== this.#port) {
+			this.#log(`lwm2m: refused a request from ${peer.key}: not our server`);
+			response.code = Code.Unauthorized;
+			return;
+		}
+		this.management.handle(request, response);
+	}
+
+	#serverProblem = "";
+	#resolveServer() {
+		const parsed = parseServerUri(this.settings.serverUri);
+		if (typeof parsed === "string") {
+			this.#serverProblem = parsed;
+			this.#address = "";
+			return;
+		}
+		this.#address = parsed.address;
+		this.#port = parsed.port;
+	}
+
+	#registrationSettings() {
+		const s = this.settings;
+		return {
+			endpointName: s.endpointName, lifetime: s.lifetime, binding: s.binding, address: this.#address, port: this.#port,
+			retryCount: s.retryCount, retryTimer: s.retryTimer, sequenceDelay: s.sequenceDelay, sequenceRetryCount: s.sequenceRetryCount,
+		};
+	}
+
+	/** </>;rt="oma.lwm2m";ct=..., then every object (with ver) and instance; never Security. */
+	#registerLinks(): Uint8Array {
+		const w = this.#links.reset();
+		const links = new LinkFormat(w).begin();
+		links.addLink("/", { rt: "oma.lwm2m", ct: SUPPORTED_FORMATS });
+		for (const o of this.model.objects) {
+			if (o.def.id === SECURITY.id) continue;
+			if (o.def.version && o.def.version !== "1.0") links.addLink(`/${o.def.id}`, { ver: o.def.version });
+			else if (!o.instances.length) links.addLink(`/${o.def.id}`);
+			for (const i of o.instances) links.addLink(`/${o.def.id}/${i.id}`);
+		}
+		return w.bytes().slice();
+	}
+
+	// ---------------------------------------------------------------- core objects
+	#defineSecurity() {
+		const s = this.settings;
+		const i = this.model.define(SECURITY).add(0);
+		i.values.set(0, s.serverUri);
+		i.values.set(1, false);
+		i.values.set(2, s.securityMode);
+		i.values.set(3, ascii(s.pskIdentity));
+		i.values.set(4, new Uint8Array(0));
+		i.values.set(5, hex(s.pskKey));
+		i.values.set(10, s.shortServerId);
+	}
+
+	/** A Server resource kept in a setting: persisted when written, with an effect. */
+	#setting<K extends keyof Settings>(i: Instance, id: number, name: K, effect?: () => void, check?: (v: Settings[K]) => string | undefined) {
+		i.bind(id, {
+			read: () => this.settings[name] as unknown as number | string | boolean,
+			check: check ? (v) => check(v as unknown as Settings[K]) : undefined,
+			write: (v) => {
+				if (this.settings[name] === (v as unknown)) return;
+				this.settings[name] = v as unknown as Settings[K];
+				saveSetting(name, this.settings[name]);
+				effect?.();
+			},
+		});
+	}
+
+	#defineServer(): Instance {
+		const i = this.model.define(SERVER).add(0);
+		const s = this.settings;
+		i.values.set(0, s.shortServerId);
+		this.#setting(i, 1, "lifetime", () => this.registration.update());
+		this.#setting(i, 2, "pmin", () => this.reporting.attributesChanged());
+		this.#setting(i, 3, "pmax", () => this.reporting.attributesChanged());
+		i.bind(4, {
+			execute: () => {
+				// after the 2.04 has gone out
+				Timer.set(() => this.registration.disable(this.settings.disableTimeout), 0);
+				return undefined;
+			},
+		});
+		this.#setting(i, 5, "disableTimeout");
+		this.#setting(i, 6, "storing");
+		this.#setting(i, 7, "binding", () => this.registration.update(), (b) => (b === "U" ? undefined : `binding "${b}" is not supported: this device speaks UDP ("U") only`));
+		i.bind(8, {
+			execute: () => {
+				this.registration.update();
+				return undefined;
+			},
+		});
+		this.#setting(i, 17, "retryCount");
+		this.#setting(i, 18, "retryTimer");
+		this.#setting(i, 19, "sequenceDelay");
+		this.#setting(i, 20, "sequenceRetryCount");
+		this.#setting(i, 23, "muteSend");
+		return i;
+	}
+
+	#defineDevice(): Instance {
+		const info = this.#info;
+		const i = this.model.define(DEVICE).add(0);
+		const heapBytes = info.heapBytes ?? 65536;
+		const strings: [number, string | undefined][] = [
+			[0, info.manufacturer], [1, info.model], [2, info.serial], [3, info.firmwareVersion],
+			[17, info.deviceType], [18, info.hardwareVersion], [19, info.softwareVersion],
+		];
+		for (const [id, value] of strings) if (value !== undefined) i.values.set(id, value);
+		i.bind(4, {
+			execute: () => {
+				this.#log("lwm2m: reboot requested by the server");
+				Timer.set(() => restart(), 100); // let the 2.04 leave first
+				return undefined;
+			},
+		});
+		i.bind(5, {
+			execute: () => {
+				this.#log("lwm2m: factory reset requested by the server");
+				Timer.set(() => {
+					eraseSettings();
+					this.onFactoryReset();
+					restart();
+				}, 100);
+				return undefined;
+			},
+		});
+		const slots = Instrumentation.map("XS Slot Heap Used");
+		const chunks = Instrumentation.map("XS Chunk Heap Used");
+		i.bind(10, {
+			read: () => Math.max(0, Math.floor((heapBytes - (Instrumentation.get(slots) ?? 0) - (Instrumentation.get(chunks) ?? 0)) / 1024)),
+		});
+		i.values.set(11, new Map<number, number>([[0, ErrorCode.None]]));
+		i.bind(12, {
+			execute: () => {
+				this.device.set(11, new Map<number, number>([[0, ErrorCode.None]]));
+				return undefined;
+			},
+		});
+		i.bind(13, {
+			read: () => Math.floor(Date.now() / 1000),
+			write: (v) => Time.set(v as number),
+		});
+		i.values.set(14, "+00:00");
+		i.values.set(15, "UTC");
+		i.values.set(16, "U");
+		i.values.set(21, Math.floor(heapBytes / 1024));
+		return i;
+	}
+
+	#defineConnectivity() {
+		const i = this.model.define(CONNECTIVITY).add(0);
+		i.values.set(0, WLAN);
+		i.values.set(1, new Map<number, number>([[0, WLAN]]));
+		i.bind(2, { read: () => Net.get("RSSI") });
+		i.bind(4, { read: () => new Map<number, string>([[0, Net.get("IP")]]) });
+	}
+}
+
+function ascii(s: string): Uint8Array {
+	const out = new Uint8Array(s.length);
+	for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+	return out;
+}
+
+function hex(s: string): Uint8Array {
+	const out = new Uint8Array(s.length >> 1);
+	for (let i = 0; i < out.length; i++) out[i] = parseInt(s.substr(i * 2, 2), 16);
+	return out;
+}
+
+export { State, LwError, DataType };

@@ -1,0 +1,273 @@
+// The Registration interface, client side (Core TS 1.1 §6.2): Register, Update,
+// De-register, and the 1.1 registration retry procedure (§6.2.1.1): an attempt that fails
+// is retried after retryTimer * 2^(n-1) seconds, up to retryCount attempts; then after
+// sequenceDelay the whole sequence again, up to sequenceRetryCount sequences. Waits get a
+// random jitter so that a fleet rebooting together does not register in lockstep.
+//
+// An Update goes out before the lifetime runs out, and soon after anything the server
+// must know changes (objects, lifetime, binding); an Update answered 4.04 means the server
+// forgot the client: register again.
+
+import Timer from "timer";
+import { Code, ContentFormat, Method } from "../coap/constants";
+import { ClientRequest, type Endpoint } from "../coap/endpoint";
+import type { Message } from "../coap/message";
+
+export interface RegistrationSettings {
+	endpointName: string;
+	lifetime: number; // s
+	binding: string;
+	address: string;
+	port: number;
+	retryCount: number;
+	retryTimer: number; // s
+	sequenceDelay: number; // s
+	sequenceRetryCount: number;
+}
+
+export const State = {
+	Stopped: "stopped",
+	Registering: "registering",
+	Registered: "registered",
+	Updating: "updating",
+	Waiting: "waiting", // a retry is due later
+	Deregistering: "deregistering",
+	Failed: "failed", // every sequence failed: stays off until restarted
+	Disabled: "disabled", // by the server (/1/x/4), for the disable timeout
+} as const;
+export type State = (typeof State)[keyof typeof State];
+
+const IDLE = 0x3fffffff;
+const MAX_TRANSMIT_WAIT = 93; // s: an Update must be answered before the lifetime ends
+
+export class Registration {
+	readonly endpoint: Endpoint;
+	state: State = State.Stopped;
+	/** Location-Path the server gave ("rd/5a3f") */
+	location = "";
+	registeredAt = 0;
+	/** registrations made; updates sent and answered */
+	stats = { registrations: 0, updates: 0, failures: 0 };
+	onStateChange: (state: State, why: string) => void = () => {};
+	#settings: () => RegistrationSettings;
+	#links: () => Uint8Array;
+	#log: (text: string) => void;
+	#timer: Timer;
+	#attempt = 0;
+	#sequence = 0;
+	#updateLinks = false;
+	#updateParams = false;
+	#request: ClientRequest | undefined = undefined;
+	#sent: { lifetime: number; binding: string } = { lifetime: 0, binding: "" };
+
+	constructor(endpoint: Endpoint, settings: () => RegistrationSettings, links: () => Uint8Array, log: (text: string) => void) {
+		this.endpoint = endpoint;
+		this.#settings = settings;
+		this.#links = links;
+		this.#log = log;
+		this.#timer = Timer.repeat(() => this.#due(), IDLE);
+		Timer.schedule(this.#timer);
+	}
+
+	get registered() {
+		return this.state === State.Registered || this.state === State.Updating;
+	}
+
+	/** Register now (a first boot, or after Failed/Disabled). */
+	start() {
+		this.#attempt = 0;
+		this.#sequence = 0;
+		this.#register();
+	}
+
+	/** Send an Update soon; with new links when the objects changed, with lt/b when those did. */
+	update(links = false) {
+		if (links) this.#updateLinks = true;
+		if (this.state === State.Registered) this.#wait(0);
+	}
+
+	/** De-register, then stay stopped; `done` runs when the server answered or gave up. */
+	deregister(done?: (ok: boolean) => void) {
+		this.#cancel();
+		if (!this.registered || !this.location) {
+			this.#set(State.Stopped, "not registered");
+			done?.(false);
+			return;
+		}
+		this.#set(State.Deregistering, "");
+		const r = this.#newRequest(Method.DELETE, this.location);
+		r.onResponse = (m) => {
+			this.location = "";
+			this.#set(State.Stopped, `deregistered (${codeText(m.code)})`);
+			done?.(m.code === Code.Deleted);
+		};
+		r.onError = (reason) => {
+			this.location = "";
+			this.#set(State.Stopped, `deregistration got no answer (${reason})`);
+			done?.(false);
+		};
+		this.#send(r);
+	}
+
+	/** The server disabled us (/1/x/4): de-register, wait `seconds`, register again. */
+	disable(seconds: number) {
+		this.deregister(() => {
+			this.#set(State.Disabled, `for ${seconds} s`);
+			this.#attempt = 0;
+			this.#sequence = 0;
+			Timer.schedule(this.#timer, seconds * 1000, IDLE);
+		});
+	}
+
+	close() {
+		this.#cancel();
+		Timer.clear(this.#timer);
+		this.state = State.Stopped;
+	}
+
+	// ---------------------------------------------------------------- the procedure
+	#due() {
+		switch (this.state) {
+			case State.Registered:
+				this.#sendUpdate();
+				return;
+			case State.Waiting:
+			case State.Disabled:
+				this.#register();
+				return;
+		}
+	}
+
+	#register() {
+		this.#cancel();
+		const s = this.#settings();
+		this.#set(State.Registering, `attempt ${this.#attempt + 1} of ${s.retryCount}, sequence ${this.#sequence + 1} of ${s.sequenceRetryCount}`);
+		const r = this.#newRequest(Method.POST, "rd");
+		r.query = [`ep=${s.endpointName}`, `lt=${s.lifetime}`, "lwm2m=1.1", `b=${s.binding}`];
+		r.contentFormat = ContentFormat.LinkFormat;
+		r.payload = this.#links();
+		r.onResponse = (m) => {
+			if (m.code !== Code.Created) return this.#failed(`Register answered ${codeText(m.code)}${reason(m)}`);
+			const location = m.strings(8 /* Location-Path */).join("/");
+			if (!location.startsWith("rd/") && location !== "rd") return this.#failed(`Register answered without a Location-Path under /rd ("${location}")`);
+			this.location = location;
+			this.registeredAt = Date.now();
+			this.stats.registrations++;
+			this.#attempt = 0;
+			this.#sequence = 0;
+			this.#sent.lifetime = s.lifetime;
+			this.#sent.binding = s.binding;
+			this.#updateLinks = false;
+			this.#set(State.Registered, `as /${location}, lifetime ${s.lifetime} s`);
+			this.#scheduleUpdate();
+		};
+		r.onError = (why) => this.#failed(`Register got no answer (${why})`);
+		this.#send(r);
+	}
+
+	#sendUpdate() {
+		const s = this.#settings();
+		this.#set(State.Updating, "");
+		const r = this.#newRequest(Method.POST, this.location);
+		const query: string[] = [];
+		// lt and b only when they differ from what the server has (§6.2.2)
+		if (s.lifetime !== this.#sent.lifetime) query.push(`lt=${s.lifetime}`);
+		if (s.binding !== this.#sent.binding) query.push(`b=${s.binding}`);
+		if (query.length) r.query = query;
+		const withLinks = this.#updateLinks;
+		if (withLinks) {
+			r.contentFormat = ContentFormat.LinkFormat;
+			r.payload = this.#links();
+		}
+		this.#updateLinks = false;
+		r.onResponse = (m) => {
+			if (m.code === Code.Changed) {
+				this.stats.updates++;
+				this.#sent.lifetime = s.lifetime;
+				this.#sent.binding = s.binding;
+				this.registeredAt = Date.now();
+				this.#set(State.Registered, `updated${query.length ? " " + query.join("&") : ""}${withLinks ? " with links" : ""}`);
+				this.#scheduleUpdate();
+			} else if (m.code === Code.NotFound) {
+				// the server lost the registration (restarted, or it expired there)
+				this.location = "";
+				this.#log("lwm2m: Update answered 4.04: registering again");
+				this.#attempt = 0;
+				this.#sequence = 0;
+				this.#register();
+			} else this.#failed(`Update answered ${codeText(m.code)}${reason(m)}`);
+		};
+		r.onError = (why) => {
+			this.location = "";
+			this.#failed(`Update got no answer (${why})`);
+		};
+		this.#send(r);
+	}
+
+	#scheduleUpdate() {
+		const lifetime = this.#settings().lifetime;
+		// early enough for a CON Update to be retransmitted to the end before the lifetime ends
+		const margin = Math.min(lifetime / 2, Math.max(lifetime / 10, MAX_TRANSMIT_WAIT));
+		this.#wait((lifetime - margin) * 1000, State.Registered);
+	}
+
+	#failed(why: string) {
+		this.stats.failures++;
+		const s = this.#settings();
+		this.#log(`lwm2m: ${why}`);
+		this.#attempt++;
+		let delay: number;
+		if (this.#attempt < s.retryCount) {
+			delay = s.retryTimer * 2 ** (this.#attempt - 1);
+		} else {
+			this.#attempt = 0;
+			this.#sequence++;
+			if (this.#sequence >= s.sequenceRetryCount) {
+				this.#set(State.Failed, `registration failed after ${s.sequenceRetryCount} sequence(s) of ${s.retryCount} attempts`);
+				return;
+			}
+			delay = s.sequenceDelay;
+		}
+		// up to +25 %: spreads a fleet out
+		const ms = Math.round(delay * 1000 * (1 + Math.random() * 0.25));
+		this.#set(State.Waiting, `next attempt in ${Math.round(ms / 1000)} s`);
+		this.#wait(ms);
+	}
+
+	#wait(ms: number, state?: State) {
+		if (state) this.state = state;
+		Timer.schedule(this.#timer, Math.max(0, Math.ceil(ms)), IDLE);
+	}
+
+	#cancel() {
+		Timer.schedule(this.#timer);
+		if (this.#request && !this.#request.done) this.endpoint.forget(this.#request);
+		this.#request = undefined;
+	}
+
+	#newRequest(method: number, path: string): ClientRequest {
+		const r = new ClientRequest();
+		r.method = method;
+		r.path = path;
+		return r;
+	}
+
+	#send(r: ClientRequest) {
+		const s = this.#settings();
+		this.#request = r;
+		this.endpoint.request(r, s.address, s.port);
+	}
+
+	#set(state: State, why: string) {
+		this.state = state;
+		if (why) this.#log(`lwm2m: ${state}${why ? ": " + why : ""}`);
+		this.onStateChange(state, why);
+	}
+}
+
+const codeText = (code: number) => `${code >> 5}.${String(code & 31).padStart(2, "0")}`;
+
+function reason(m: Message): string {
+	const p = m.payload();
+	return p.length ? ` "${String.fromCharCode(...p.subarray(0, 60))}"` : "";
+}
