@@ -1,65 +1,101 @@
-// Minimal firmware for the foundation: sample the TMP117 once a second and drive the
-// heating relay around a fixed setpoint, off whenever the sensor cannot be read.
-// The real thermostat (hysteresis, minimum on/off times, LwM2M) replaces this loop.
+// The thermostat firmware: TMP117 on I2C -> control loop -> heating relay, managed over
+// LwM2M 1.1. Everything site-specific comes from the manifest's config (mc/config), which
+// mcconfig takes on its command line (ssid=... serverUri=... relayPin=...).
+//
+// Heating runs from the first second, with or without a network: the LwM2M client
+// registers whenever Wi-Fi is up, and registers again each time it comes back.
 
-import Timer from "timer";
-import Digital from "embedded:io/digital";
 import config from "mc/config";
+import Digital from "embedded:io/digital";
+import Net from "net";
 import TMP117 from "./drivers/tmp117";
+import { Lwm2mClient } from "./lwm2m/client";
+import { Thermostat } from "./thermostat/app";
+import { WiFiLink } from "./net/wifi-link";
 
-const SETPOINT = typeof config.setpoint === "number" ? config.setpoint : 21;
-const BAND = 0.5; // °C around the setpoint
+const log = (text: string) => trace(text, "\n");
+const VERSION = "1.0.0";
+
+// ---- the relay: an ESP32 output starts low, which would energize an active-low relay
 const relayOn: 0 | 1 = config.relayActiveLow ? 0 : 1;
-const relayOff: 0 | 1 = relayOn ? 0 : 1;
+const relayPin = new Digital({ pin: config.relayPin ?? device.pin.relay, mode: Digital.Output });
+relayPin.write(relayOn ? 0 : 1);
 
-// Wiring comes from the manifest's config: a board target's provider names no relay pin,
-// and a plain esp32 target has no I2C default either.
-const relay = new Digital({ pin: config.relayPin ?? device.pin.relay, mode: Digital.Output });
+// ---- the sensor, opened again by the thermostat whenever it stopped answering
 const i2c = { ...device.I2C.default, ...(config.sda !== undefined ? { data: config.sda as number, clock: config.scl as number } : {}) };
-relay.write(relayOff); // an ESP32 output starts low, which energizes an active-low relay
-let heating = false;
-let sensor: TMP117 | undefined;
-let reported = "";
+const openSensor = () => new TMP117({ sensor: { ...i2c, io: device.io.SMBus, address: config.sensorAddress ?? 0x48 } });
 
-function report(message: string) {
-	if (message === reported) return;
-	reported = message;
-	trace(message, "\n");
+// ---- LwM2M: names and server from config on first boot, from flash afterwards
+const mac = Net.get("MAC") ?? "";
+const client = new Lwm2mClient({
+	settings: {
+		serverUri: config.serverUri,
+		endpointName: config.endpoint || `thermostat-${mac.split(":").join("").slice(-6)}`,
+		lifetime: config.lifetime,
+		securityMode: config.pskIdentity ? 0 : 3,
+		pskIdentity: config.pskIdentity,
+		pskKey: config.pskKey,
+	},
+	device: {
+		manufacturer: "lwm2m-thermostat project",
+		model: "ESP32 room thermostat",
+		serial: mac.split(":").join(""),
+		firmwareVersion: VERSION,
+		softwareVersion: `Moddable XS, LwM2M 1.1`,
+		hardwareVersion: "ESP32 + TMP117",
+		deviceType: "thermostat",
+		heapBytes: config.xsHeapBytes ?? 65536,
+	},
+	log,
+});
+
+const thermostat = new Thermostat({
+	client,
+	openSensor,
+	relay: { set: (on) => relayPin.write(on ? relayOn : relayOn ? 0 : 1) },
+	seed: {
+		setpoint: config.setpoint,
+		hysteresis: config.hysteresis,
+		minOn: config.minOnTime,
+		minOff: config.minOffTime,
+		period: config.controlPeriod,
+	},
+	log,
+});
+thermostat.start();
+
+// ---- the button: each press raises the set point by 0.5 °C (wrapping to the minimum)
+if (config.buttonPin !== undefined || device.pin.button !== undefined) {
+	new Digital({
+		pin: config.buttonPin ?? device.pin.button,
+		mode: Digital.InputPullUp,
+		edge: Digital.Falling,
+		onReadable() {
+			thermostat.adjustSetpoint(0.5);
+		},
+	});
 }
 
-function heat(on: boolean) {
-	if (on === heating) return;
-	heating = on;
-	relay.write(on ? relayOn : relayOff);
+// ---- power failing (a supply monitor pulls this pin low): heating off, de-register
+if (config.powerFailPin !== undefined) {
+	new Digital({
+		pin: config.powerFailPin,
+		mode: Digital.Input,
+		edge: Digital.Falling,
+		onReadable() {
+			log("power failing: heating off, de-registering");
+			thermostat.stop();
+			client.stop(() => log("de-registered"));
+		},
+	});
 }
 
-function openSensor() {
-	try {
-		sensor = new TMP117({ sensor: { ...i2c, io: device.io.SMBus, address: config.sensorAddress ?? 0x48 } });
-		report("sensor: TMP117 ready");
-	} catch (e) {
-		sensor = undefined;
-		report(`sensor: ${(e as Error).message}`);
-	}
+// ---- the network
+if (config.ssid) {
+	const link = new WiFiLink(config.ssid, config.password, log);
+	link.onUp = () => client.start();
+	link.start();
+} else {
+	// a wired or simulated network: it is there from the start
+	client.start();
 }
-
-Timer.repeat(() => {
-	if (!sensor) openSensor();
-	if (!sensor) {
-		heat(false);
-		return;
-	}
-	let sample;
-	try {
-		sample = sensor.sample();
-	} catch (e) {
-		sensor.close();
-		sensor = undefined;
-		heat(false);
-		report(`sensor: lost (${(e as Error).message}), relay off`);
-		return;
-	}
-	if (!sample) return;
-	if (sample.temperature < SETPOINT - BAND) heat(true);
-	else if (sample.temperature > SETPOINT + BAND) heat(false);
-}, 1000);

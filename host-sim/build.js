@@ -16,7 +16,7 @@ export const root = path.resolve(here, "..");
 
 /** Moddable module specifiers that host-sim provides, as the ESP32 build has them. */
 export const MODDABLE_MODULES = Object.freeze([
-	"timer", "time", "preference", "mc/config", "restart", "instrumentation", "net",
+	"timer", "time", "preference", "mc/config", "restart", "instrumentation", "net", "wifi",
 	"embedded:io/socket/udp", "embedded:io/digital", "embedded:io/i2c", "embedded:io/smbus", "embedded:provider/builtin",
 ]);
 /** Specifiers that exist in Moddable but are not (yet) simulated: a clear error, not a silent stub. */
@@ -87,8 +87,13 @@ export async function buildHost() {
 
 const deviceBundles = new Map();
 /**
+ * The device program in two scripts, as an ESP32 build lays it out: `preload`, every module
+ * main imports (directly or not), which mcconfig preloads into flash; and `main`, the entry
+ * module, run at boot, whose imports are the preloaded modules. host-sim evaluates them in
+ * turn, so that what main allocates (the ESP32's RAM) can be told from what the modules
+ * built while loading (its flash).
  * @param {string} entry path of the device program's main module (default device/main.ts)
- * @returns {Promise<string>}
+ * @returns {Promise<{preload: string, main: string}>}
  */
 export async function buildDevice(entry = path.join(root, "device", "main.ts")) {
 	const file = path.resolve(entry);
@@ -97,10 +102,77 @@ export async function buildDevice(entry = path.join(root, "device", "main.ts")) 
 	let cached = deviceBundles.get(key);
 	const stamp = newestSource(path.dirname(file));
 	if (!cached || cached.stamp !== stamp) {
-		cached = { stamp, code: bundle({ entryPoints: [file], plugins: [moddablePlugin(), transpilePlugin()], resolveExtensions: [".ts", ".js"] }).catch((e) => { throw friendly(e); }) };
+		cached = { stamp, code: buildParts(file).catch((e) => { throw friendly(e); }) };
 		deviceBundles.set(key, cached);
 	}
 	return cached.code;
+}
+
+async function buildParts(file) {
+	const common = { plugins: [moddablePlugin(), transpilePlugin()], resolveExtensions: [".ts", ".js"] };
+	// the module graph: every source file main reaches
+	const probe = await esbuild.build({ entryPoints: [file], bundle: true, write: false, metafile: true, format: "iife", platform: "neutral", target: "es2022", logLevel: "silent", absWorkingDir: root, ...common });
+	const modules = Object.keys(probe.metafile.inputs)
+		.filter((input) => !input.includes(":"))
+		.map((input) => path.resolve(root, input))
+		.filter((input) => input !== file);
+	const preloadSource = [
+		"const preloaded = Object.create(null);",
+		...modules.map((m, i) => `import * as m${i} from ${JSON.stringify(m)};\npreloaded[${JSON.stringify(m)}] = Object.assign({ __esModule: true }, m${i});`),
+		'Object.defineProperty(globalThis, "__preloaded", { value: preloaded, configurable: true });',
+	].join("\n");
+	const preload = await bundle({ stdin: { contents: preloadSource, resolveDir: root, loader: "js", sourcefile: "preload.js" }, ...common });
+	const preloadedSet = new Set(modules);
+	const main = await bundle({
+		entryPoints: [file],
+		...common,
+		plugins: [preloadedPlugin(preloadedSet), ...common.plugins],
+	});
+	return { preload, main };
+}
+
+/** The value exports of a TypeScript module (types are erased, so they are left out). */
+function exportNames(file, source) {
+	const sf = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, false, ts.ScriptKind.TS);
+	const names = [];
+	let hasDefault = false;
+	const exported = (node) => node.modifiers?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+	const isDefault = (node) => node.modifiers?.some((m) => m.kind === ts.SyntaxKind.DefaultKeyword);
+	for (const st of sf.statements) {
+		if (ts.isExportAssignment(st)) hasDefault = true;
+		else if (ts.isExportDeclaration(st)) {
+			if (st.isTypeOnly || !st.exportClause || !ts.isNamedExports(st.exportClause)) continue;
+			for (const el of st.exportClause.elements) if (!el.isTypeOnly) (el.name.text === "default" ? (hasDefault = true) : names.push(el.name.text));
+		} else if (exported(st)) {
+			if (isDefault(st)) hasDefault = true;
+			else if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) { if (ts.isIdentifier(d.name)) names.push(d.name.text); }
+			else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st) || ts.isEnumDeclaration(st)) && st.name) names.push(st.name.text);
+		}
+	}
+	return { names, hasDefault };
+}
+
+// main's imports of preloaded modules link to what the preload script left in __preloaded
+function preloadedPlugin(preloaded) {
+	return {
+		name: "preloaded-modules",
+		setup(build) {
+			build.onResolve({ filter: /^\./ }, async (args) => {
+				if (args.pluginData?.inner) return undefined;
+				const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: { inner: true } });
+				if (resolved.errors.length || !preloaded.has(resolved.path)) return undefined;
+				return { path: resolved.path, namespace: "preloaded" };
+			});
+			build.onLoad({ filter: /.*/, namespace: "preloaded" }, async (args) => {
+				const { names, hasDefault } = exportNames(args.path, await fs.promises.readFile(args.path, "utf8"));
+				const ns = `globalThis.__preloaded[${JSON.stringify(args.path)}]`;
+				const lines = [`const ns = ${ns};`];
+				if (hasDefault) lines.push("export default ns.default;");
+				if (names.length) lines.push(`export const ${names.map((n) => `${n} = ns.${n}`).join(", ")};`);
+				return { contents: lines.join("\n"), loader: "js" };
+			});
+		},
+	};
 }
 
 function friendly(error) {

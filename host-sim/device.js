@@ -121,20 +121,26 @@ export class SimDevice extends EventEmitter {
 			op: "boot", now: Math.floor(this.now), seed: this.seed, board: this.board, config: this.config, saved: this.saved,
 		});
 		await this.#command({ op: "preference.load", store: this.preferences.store });
+		if (this.networkAvailable === false) await this.#command({ op: "wifi.available", available: false });
 		await this.#command({ op: "gc" });
 		this.baseline = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
 		this.logHost(this.resets.length ? `boot after reset #${this.resets.length}` : "boot");
 		try {
-			await this.worker.evaluate(deviceCode);
+			await this.worker.evaluate(deviceCode.preload);
+		} catch (e) {
+			return this.#reset(`uncaught exception while loading modules: ${String(e.message).replace(/^Uncaught exception in [^:]*: /, "")}`);
+		}
+		// On the ESP32 preloaded modules, with what their bodies built, live in flash: the heap
+		// main and everything after it allocate is counted from here (runtime*, instrumentation).
+		await this.#command({ op: "gc" });
+		this.loaded = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
+		this.lastChunkBytes = this.loaded.chunkBytes;
+		try {
+			await this.worker.evaluate(deviceCode.main);
 		} catch (e) {
 			return this.#reset(`uncaught exception while loading main: ${String(e.message).replace(/^Uncaught exception in [^:]*: /, "")}`);
 		}
 		await this.#command({ op: "started" });
-		// On the ESP32 the modules are preloaded: their code and what their bodies build live in
-		// flash. Instrumentation therefore counts the heap from the moment the program has loaded.
-		await this.#command({ op: "gc" });
-		this.loaded = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
-		this.lastChunkBytes = this.loaded.chunkBytes;
 		this.emit("started");
 	}
 
@@ -189,6 +195,11 @@ export class SimDevice extends EventEmitter {
 
 	async #advance(until) {
 		if (this.halted || !this.worker) return;
+		// now and then a collection, so that what the firmware reads as memory in use is live data
+		if (this.gcDue) {
+			this.gcDue = false;
+			await this.#command({ op: "gc" });
+		}
 		await this.#command({ op: "advance", until: Math.floor(until), horizon: this.#horizon() });
 	}
 
@@ -292,8 +303,9 @@ export class SimDevice extends EventEmitter {
 			}
 			case "instrumentation": {
 				// ESP32 slots are 16 bytes; chunk bytes as last measured (a snapshot cannot run mid-crank)
+				// live slots as of the last collection: the count between two includes garbage
 				const loaded = this.loaded ?? this.baseline;
-				const slotBytes = Math.max(0, (this.meter?.currentHeapCount ?? 0) - loaded.slots) * 16;
+				const slotBytes = Math.max(0, (this.liveSlots ?? loaded.slots) - loaded.slots) * 16;
 				const chunkBytes = Math.max(0, (this.lastChunkBytes ?? loaded.chunkBytes) - loaded.chunkBytes);
 				return {
 					"XS Slot Heap Used": slotBytes,
@@ -327,6 +339,8 @@ export class SimDevice extends EventEmitter {
 		}
 		this.stats.commands++;
 		this.meter = result.meterUsage;
+		if (header.op === "gc") this.liveSlots = this.meter.currentHeapCount;
+		else if (this.stats.commands % 64 === 0 && this.loaded && !quiet) this.gcDue = true;
 		const micros = xsMicros(result.meterUsage.timestamps);
 		this.stats.xsMicros += micros;
 		this.onCommandTimed?.(header.op, micros);
@@ -417,6 +431,12 @@ export class SimDevice extends EventEmitter {
 		return this.#exclusive(() => this.#at(this.clock.now(), { op: "room.set", outside, temperature }));
 	}
 
+	/** Whether the Wi-Fi access point is there: off drops the station (and its IP) until it returns. */
+	async setNetwork(available) {
+		this.networkAvailable = !!available;
+		return this.#exclusive(() => this.#at(this.clock.now(), { op: "wifi.available", available: !!available }));
+	}
+
 	async setInput(pin, level) {
 		return this.#exclusive(() => this.#at(this.clock.now(), { op: "pin.input", pin, level }));
 	}
@@ -437,6 +457,11 @@ export class SimDevice extends EventEmitter {
 				currentHeapCount: slotsAfterGc,
 				deviceSlots: measured.slots - this.baseline.slots,
 				deviceChunkBytes: measured.chunkBytes - this.baseline.chunkBytes,
+				// above the state right after the program loaded: what the ESP32, which keeps
+				// preloaded modules in flash, would hold in RAM (approximately: main's own
+				// top-level objects count as loaded)
+				runtimeSlots: measured.slots - (this.loaded ?? this.baseline).slots,
+				runtimeChunkBytes: measured.chunkBytes - (this.loaded ?? this.baseline).chunkBytes,
 				allocate: this.meter.allocate,
 			};
 		});

@@ -16,6 +16,7 @@ import Time from "./modules/time.js";
 import restart from "./modules/restart.js";
 import Instrumentation from "./modules/instrumentation.js";
 import Net from "./modules/net.js";
+import WiFi from "./modules/wifi.js";
 
 host.rtcOffset = 0;
 
@@ -60,6 +61,7 @@ const modules = {
 	restart,
 	instrumentation: Instrumentation,
 	net: Net,
+	wifi: WiFi,
 };
 
 function makeDevice(config) {
@@ -124,5 +126,6 @@ host.handlers.set("boot", (h) => {
 
 host.handlers.set("started", () => {
 	delete globalThis.__hostModules;
+	delete globalThis.__preloaded;
 	return {};
 });

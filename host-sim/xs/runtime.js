@@ -22,6 +22,7 @@ export const host = {
 	yielded: false, // a callback produced traffic Node must route before time moves on
 	outbox: [],
 	fatal: undefined,
+	networkUp: undefined, // false while a firmware that uses Wi-Fi has no IP: UDP fails
 	restarting: false, // restart() was called: no more timers until Node reboots the worker
 	handlers: new Map(), // op -> function(header, payload) for commands from Node
 	config: undefined,
@@ -99,6 +100,13 @@ export function unschedule(entry) {
 		siftUp(last.slot);
 	}
 }
+/** A timer of the host layer itself (not the device's): fn runs `ms` from now. */
+export function after(ms, fn) {
+	const entry = { due: 0, seq: 0, slot: -1, fire: fn };
+	schedule(entry, host.now + ms);
+	return entry;
+}
+
 export function nextDue() {
 	return heap.length ? heap[0].due : undefined;
 }

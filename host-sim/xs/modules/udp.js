@@ -32,7 +32,7 @@ class UDP {
 		const bytes = toBytes(buffer);
 		if (!isIPv4(address)) throw new RangeError("invalid IP address");
 		port = Math.trunc(Number(port)) & 0xffff;
-		if (!port || bytes.length > MAX_SEND) throw new Error("UDP send failed");
+		if (!port || bytes.length > MAX_SEND || host.networkUp === false) throw new Error("UDP send failed");
 		call({ op: "udp.send", id: this.#id, address, port, at: host.now }, bytes); // sent at the device's time
 		host.yielded = true; // let Node route it before simulated time moves on
 	}
@@ -59,7 +59,7 @@ class UDP {
 
 host.handlers.set("udp.deliver", (h, payload) => {
 	const socket = sockets.get(h.id);
-	if (!socket) return { accepted: false };
+	if (!socket || host.networkUp === false) return { accepted: false };
 	const datagram = payload ? payload.slice().buffer : new ArrayBuffer(0);
 	datagram.address = h.address;
 	datagram.port = h.port;

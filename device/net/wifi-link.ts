@@ -1,0 +1,65 @@
+// The Wi-Fi station, kept up by the firmware rather than by Moddable's setup/network
+// (which blocks main until an address is obtained and never tries again): connect, and
+// when the access point goes away, try again with a doubling back-off (1 s to 64 s, with
+// jitter), telling the application when the network comes and goes.
+
+import WiFi from "wifi";
+import Timer from "timer";
+
+const FIRST_RETRY = 1000;
+const LAST_RETRY = 64_000;
+const CONNECT_TIMEOUT = 20_000; // no IP after this long: start over
+
+export class WiFiLink {
+	up = false;
+	onUp: () => void = () => {};
+	onDown: () => void = () => {};
+	#options: { ssid: string; password?: string };
+	#monitor: WiFi | undefined = undefined;
+	#retry = FIRST_RETRY;
+	#timer: Timer;
+	#log: (text: string) => void;
+
+	constructor(ssid: string, password: string | undefined, log: (text: string) => void) {
+		this.#options = password ? { ssid, password } : { ssid };
+		this.#log = log;
+		this.#timer = Timer.repeat(() => this.#connect(), 0x3fffffff);
+		Timer.schedule(this.#timer);
+	}
+
+	start() {
+		this.#connect();
+	}
+
+	#connect() {
+		this.#monitor?.close();
+		this.#monitor = new WiFi(this.#options, (message) => this.#event(message));
+		Timer.schedule(this.#timer, CONNECT_TIMEOUT, 0x3fffffff);
+	}
+
+	#event(message: string) {
+		if (message === WiFi.gotIP) {
+			Timer.schedule(this.#timer);
+			this.#retry = FIRST_RETRY;
+			if (!this.up) {
+				this.up = true;
+				this.#log(`wifi: connected to "${this.#options.ssid}"`);
+				this.onUp();
+			}
+		} else if (message === WiFi.disconnected || message === WiFi.lostIP) {
+			if (this.up) {
+				this.up = false;
+				this.#log("wifi: connection lost");
+				this.onDown();
+			}
+			const wait = Math.round(this.#retry * (1 + Math.random() * 0.25));
+			this.#retry = Math.min(this.#retry * 2, LAST_RETRY);
+			Timer.schedule(this.#timer, wait, 0x3fffffff);
+		}
+	}
+
+	close() {
+		Timer.clear(this.#timer);
+		this.#monitor?.close();
+	}
+}
