@@ -16,11 +16,13 @@ export const root = path.resolve(here, "..");
 
 /** Moddable module specifiers that host-sim provides, as the ESP32 build has them. */
 export const MODDABLE_MODULES = Object.freeze([
-	"timer", "time", "preference", "mc/config", "restart", "instrumentation", "net", "wifi",
+	"timer", "time", "preference", "mc/config", "restart", "instrumentation", "net", "wifi", "crypt", "hmac", "rng",
 	"embedded:io/socket/udp", "embedded:io/digital", "embedded:io/i2c", "embedded:io/smbus", "embedded:provider/builtin",
 ]);
+/** Named exports of Moddable modules that have them besides their default. */
+const NAMED_EXPORTS = { crypt: ["Digest", "BlockCipher", "Mode"] };
 /** Specifiers that exist in Moddable but are not (yet) simulated: a clear error, not a silent stub. */
-const MODDABLE_NOT_SIMULATED = /^(embedded:|crypt$|hmac$|rng$|flash$|ota$|debug$|text\/|mc\/)/;
+const MODDABLE_NOT_SIMULATED = /^(embedded:|flash$|ota$|debug$|text\/|mc\/)/;
 
 const compilerOptions = (() => {
 	const file = path.join(root, "tsconfig.json");
@@ -54,10 +56,13 @@ function moddablePlugin() {
 					: `"${args.path}" is not a Moddable module: device code may import only ECMAScript, relative paths and Moddable modules`;
 				return { errors: [{ text: `${where}: ${why}` }] };
 			});
-			build.onLoad({ filter: /.*/, namespace: "moddable" }, (args) => ({
-				contents: `const m = globalThis.__hostModules[${JSON.stringify(args.path)}];\nexport default m;`,
-				loader: "js",
-			}));
+			build.onLoad({ filter: /.*/, namespace: "moddable" }, (args) => {
+				const names = NAMED_EXPORTS[args.path] ?? [];
+				return {
+					contents: `const m = globalThis.__hostModules[${JSON.stringify(args.path)}];\nexport default m;\n${names.map((n) => `export const ${n} = m.${n};`).join("\n")}`,
+					loader: "js",
+				};
+			});
 		},
 	};
 }

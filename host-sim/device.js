@@ -18,6 +18,8 @@ import { Link, MAX_RECEIVE, checkAddress } from "./network.js";
 import { measureWorker } from "./heap.js";
 import { defaultBoard, checkBoard } from "./board-config.js";
 import { manifestConfig } from "./manifest.js";
+import { CryptHost } from "./crypt-host.js";
+import { Random } from "./models/random.js";
 
 const BOOT_MS = 300; // an ESP32 takes about this long from reset to running main
 const MAX_BOOT_FAILURES = 5; // in a row: the sim stops a boot loop the chip would spin in
@@ -69,6 +71,8 @@ export class SimDevice extends EventEmitter {
 		checkAddress(this.address);
 		this.seed = options.seed ?? sim.nextSeed();
 		this.link = new Link({ ...(options.link ?? {}), seed: this.seed ^ 0x5bd1e995 });
+		const rng = new Random((this.seed ^ 0x2545f491) >>> 0);
+		this.crypt = new CryptHost(() => rng.next());
 		this.preferences = new PreferenceFile(options.storage);
 		this.logger = options.log;
 		this.meteringLimit = options.meteringLimit;
@@ -246,14 +250,19 @@ export class SimDevice extends EventEmitter {
 	async #handleCommand(message) {
 		const { header, payload } = unpack(message);
 		let reply = {};
+		let replyPayload;
 		try {
 			reply = (await this.#serve(header, payload)) ?? {};
+			if (reply.payload !== undefined) {
+				replyPayload = reply.payload;
+				delete reply.payload;
+			}
 		} catch (e) {
 			reply = { error: e.message };
 		}
 		const horizon = this.#horizon();
 		if (horizon !== undefined) reply.horizon = horizon;
-		return pack(reply);
+		return pack(reply, replyPayload);
 	}
 
 	async #serve(header, payload) {
@@ -319,8 +328,11 @@ export class SimDevice extends EventEmitter {
 			case "preference.delete":
 				this.preferences.delete(header.domain, header.key);
 				return {};
-			default:
+			default: {
+				const crypt = this.crypt.handle(header, payload);
+				if (crypt) return crypt;
 				throw new Error(`host-sim: device asked for unknown host operation "${header.op}"`);
+			}
 		}
 	}
 

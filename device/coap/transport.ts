@@ -7,6 +7,8 @@ export interface Transport {
 	/** Send one datagram; `data` is only valid during the call. */
 	send(data: Uint8Array, address: string, port: number): void;
 	close(): void;
+	/** Drop any session state with the peer (DTLS): the next send starts afresh. */
+	reset?(why?: string): void;
 }
 
 export type Receiver = (data: Uint8Array, address: string, port: number) => void;

@@ -16,6 +16,7 @@ import { Code, ContentFormat, Method } from "../coap/constants";
 import { ClientRequest, Endpoint } from "../coap/endpoint";
 import { CoapServer, type Request, type Response } from "../coap/server";
 import { UdpTransport, type Transport } from "../coap/transport";
+import { DtlsTransport } from "../dtls/client";
 import { ByteWriter, DataType, Entry, LinkFormat, parsePath, path } from "./formats/index";
 import { AttributeStore } from "./attributes";
 import { collect, encode, LwError } from "./content";
@@ -51,7 +52,8 @@ export interface ClientOptions {
 	ackTimeout?: number;
 }
 
-const SUPPORTED_FORMATS = "0 42 110 112 11542"; // the root link's ct: what the device reads and writes
+const SUPPORTED_FORMATS = "0 42 110 112 11542";
+const SecurityMode = { Psk: 0, NoSec: 3 } as const; // the root link's ct: what the device reads and writes
 
 export class Lwm2mClient {
 	readonly model = new Model();
@@ -80,13 +82,16 @@ export class Lwm2mClient {
 		this.settings = loadSettings(options.settings ?? {});
 		this.#resolveServer();
 		const port = options.port ?? 0;
-		this.endpoint = new Endpoint(options.transport ?? ((ep) => new UdpTransport(port, (data, address, p) => ep.receive(data, address, p))), { log, ackTimeout: options.ackTimeout });
+		this.endpoint = new Endpoint(options.transport ?? ((ep) => this.#transport(ep, port)), { log, ackTimeout: options.ackTimeout });
 		this.management = new Management(this.model, this.attributes, log);
 		this.coap = new CoapServer(this.endpoint, (request, response) => this.#handle(request, response), { log, maxBody: 8192 });
 		this.reporting = new Reporting(this.model, this.attributes, this.coap, () => ({ pmin: this.settings.pmin, pmax: this.settings.pmax }));
 		this.management.reporting = this.reporting;
 		this.registration = new Registration(this.endpoint, () => this.#registrationSettings(), () => this.#registerLinks(), log);
 		this.model.onChange = (o, i, r) => this.reporting.changed(o, i, r);
+		// a registration that got no answer may mean the server lost our DTLS session:
+		// the next attempt opens a new one (no renegotiation, RFC 7925 §4.x)
+		this.registration.onFailure = () => this.endpoint.transport.reset?.("registration got no answer");
 		this.#defineSecurity();
 		this.server = this.#defineServer();
 		this.device = this.#defineDevice();
@@ -185,14 +190,31 @@ export class Lwm2mClient {
 
 	#serverProblem = "";
 	#resolveServer() {
-		const parsed = parseServerUri(this.settings.serverUri);
-		if (typeof parsed === "string") {
-			this.#serverProblem = parsed;
+		const s = this.settings;
+		const parsed = parseServerUri(s.serverUri);
+		let problem = typeof parsed === "string" ? parsed : "";
+		if (typeof parsed !== "string") {
+			// the URI scheme and the Security object's mode must agree: never plaintext by mistake
+			if (parsed.secure && s.securityMode !== SecurityMode.Psk) problem = `${s.serverUri} needs security mode 0 (PSK), not ${s.securityMode}`;
+			else if (!parsed.secure && s.securityMode !== SecurityMode.NoSec) problem = `security mode ${s.securityMode} needs a coaps:// server URI, not ${s.serverUri}`;
+			else if (parsed.secure && (!s.pskIdentity || !/^([0-9a-fA-F]{2}){1,64}$/.test(s.pskKey))) problem = "PSK mode needs an identity and a key of 1 to 64 bytes in hex";
+		}
+		if (problem || typeof parsed === "string") {
+			this.#serverProblem = problem;
 			this.#address = "";
 			return;
 		}
 		this.#address = parsed.address;
 		this.#port = parsed.port;
+	}
+
+	// UDP for NoSec; DTLS with the Security object's identity (0/0/3) and key (0/0/5) for PSK
+	#transport(ep: Endpoint, port: number): Transport {
+		const receive = (data: Uint8Array, address: string, p: number) => ep.receive(data, address, p);
+		if (this.settings.securityMode !== SecurityMode.Psk) return new UdpTransport(port, receive);
+		const dtls = new DtlsTransport({ identity: this.settings.pskIdentity, key: hex(this.settings.pskKey), port, log: this.#log }, receive);
+		dtls.onFailed = (why) => this.#log(`lwm2m: DTLS: ${why}`);
+		return dtls;
 	}
 
 	#registrationSettings() {

@@ -49,6 +49,8 @@ export class Registration {
 	/** registrations made; updates sent and answered */
 	stats = { registrations: 0, updates: 0, failures: 0 };
 	onStateChange: (state: State, why: string) => void = () => {};
+	/** an attempt failed without an answer (a timeout): the transport may need a new session */
+	onFailure: () => void = () => {};
 	#settings: () => RegistrationSettings;
 	#links: () => Uint8Array;
 	#log: (text: string) => void;
@@ -161,7 +163,10 @@ export class Registration {
 			this.#set(State.Registered, `as /${location}, lifetime ${s.lifetime} s`);
 			this.#scheduleUpdate();
 		};
-		r.onError = (why) => this.#failed(`Register got no answer (${why})`);
+		r.onError = (why) => {
+			this.onFailure();
+			this.#failed(`Register got no answer (${why})`);
+		};
 		this.#send(r);
 	}
 
@@ -199,6 +204,7 @@ export class Registration {
 		};
 		r.onError = (why) => {
 			this.location = "";
+			this.onFailure();
 			this.#failed(`Update got no answer (${why})`);
 		};
 		this.#send(r);

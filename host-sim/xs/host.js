@@ -17,6 +17,9 @@ import restart from "./modules/restart.js";
 import Instrumentation from "./modules/instrumentation.js";
 import Net from "./modules/net.js";
 import WiFi from "./modules/wifi.js";
+import Crypt from "./modules/crypt.js";
+import HMAC from "./modules/hmac.js";
+import RNG from "./modules/rng.js";
 
 host.rtcOffset = 0;
 
@@ -62,6 +65,9 @@ const modules = {
 	instrumentation: Instrumentation,
 	net: Net,
 	wifi: WiFi,
+	crypt: Crypt,
+	hmac: HMAC,
+	rng: RNG,
 };
 
 function makeDevice(config) {

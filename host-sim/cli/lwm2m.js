@@ -1,0 +1,327 @@
+#!/usr/bin/env node
+// npm run lwm2m -- <command>: the local LwM2M server (serve) and a command line over its
+// REST API, for poking at a registered thermostat by hand or from scripts (--json).
+import { parseArgs } from "node:util";
+import { specLookup, contentLines, clientLines, linkLines } from "../lwm2m-server/text-output.js";
+
+const usage = `usage: npm run lwm2m -- <command> [arguments] [options]
+
+  serve                                start the server (CoAP 5683, REST API 8080) until Ctrl-C
+      [--coap-port N] [--http-port N] [--host 127.0.0.1] [--models DIR]... [--lifetime-grace S] [--quiet]
+  clients                              list registered clients
+  client <ep>                          one registration
+  read <ep> <path> [<path>...]         read (several paths: Read-Composite)
+  write <ep> <path> <value|json>       write a value, or a JSON node  [--partial]
+  write <ep> <path>=<value> ...        Write-Composite
+  exec <ep> <path> [args]              execute, e.g. exec dev /3/0/4  or  exec dev /5/0/2 "0='a',1"
+  create <ep> <object> [<rid>=<value>...] | <json>   create an instance  [--id N]
+  delete <ep> <path>                   delete an instance
+  discover <ep> <path>                 list resources and attributes
+  attributes <ep> <path> pmin=10 pmax=60 [gt=.. lt=.. st=.. epmin=.. epmax=..]   (name= unsets)
+  observe <ep> <path> [<path>...]      print notifications until Ctrl-C  [--count N]
+
+options: --api URL (default $LWM2M_API or http://127.0.0.1:8080), --json, --format F
+         (TEXT, TLV, SENML_JSON, SENML_CBOR, LWM2M_CBOR, OPAQUE, CBOR; senml-cbor works too),
+         --timeout S (seconds the server waits for the client)`;
+
+class CliError extends Error {
+	constructor(message, code = 1) {
+		super(message);
+		this.code = code;
+	}
+}
+
+let args;
+try {
+	args = parseArgs({
+		allowPositionals: true,
+		options: {
+			api: { type: "string" },
+			json: { type: "boolean" },
+			format: { type: "string" },
+			timeout: { type: "string" },
+			count: { type: "string" },
+			partial: { type: "boolean" },
+			id: { type: "string" },
+			"coap-port": { type: "string" },
+			"http-port": { type: "string" },
+			host: { type: "string" },
+			models: { type: "string", multiple: true },
+			"lifetime-grace": { type: "string" },
+			quiet: { type: "boolean" },
+			help: { type: "boolean", short: "h" },
+		},
+	});
+} catch (e) {
+	console.error(`${e.message}\n\n${usage}`);
+	process.exit(2);
+}
+const { values: opts, positionals } = args;
+const [command, ...rest] = positionals;
+const api = (opts.api ?? process.env.LWM2M_API ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+const print = (lines) => console.log([].concat(lines).join("\n"));
+
+function need(n, what) {
+	if (rest.length < n) throw new CliError(`${command}: missing ${what}\n\n${usage}`, 2);
+}
+
+function query(extra = {}) {
+	const q = new URLSearchParams();
+	if (opts.format) q.set("format", opts.format);
+	if (opts.timeout) q.set("timeout", opts.timeout);
+	for (const [k, v] of Object.entries(extra)) if (v !== undefined) q.set(k, v);
+	const s = q.toString();
+	return s ? `?${s}` : "";
+}
+
+const enc = (ep) => encodeURIComponent(ep);
+const lwm2mPath = (p) => {
+	if (!/^\/?\d+(\/\d+){0,3}\/?$/.test(p)) throw new CliError(`${JSON.stringify(p)} is not an LwM2M path such as /3303/0/5700`, 2);
+	return "/" + p.replace(/^\/|\/$/g, "");
+};
+
+const unreachable = (e) =>
+	new CliError(`cannot reach the LwM2M server's REST API at ${api} (${e.cause?.code ?? e.cause?.errors?.[0]?.code ?? e.message}); start it with: npm run lwm2m -- serve`);
+
+/** body: {json: value} or {text: string} */
+async function call(method, url, body = {}) {
+	let res;
+	try {
+		res = await fetch(`${api}${url}`, {
+			method,
+			body: "json" in body ? JSON.stringify(body.json) : body.text,
+			headers: "json" in body ? { "Content-Type": "application/json" } : undefined,
+		});
+	} catch (e) {
+		throw unreachable(e);
+	}
+	const text = await res.text();
+	let json;
+	try {
+		json = JSON.parse(text);
+	} catch {
+		throw new CliError(`${method} ${url}: HTTP ${res.status}: ${text.slice(0, 200)}`);
+	}
+	if (!res.ok) throw new CliError(`${method} ${url}: ${json.error ?? text} (HTTP ${res.status})`);
+	return json;
+}
+
+let specs;
+async function models() {
+	specs ??= specLookup(await call("GET", "/api/objectspecs").catch(() => []));
+	return specs;
+}
+
+/** A DM response: JSON as is, or one line of status plus the content. */
+async function report(response, describe) {
+	if (opts.json) print(JSON.stringify(response, null, 2));
+	else if (!response.success) print(`${response.status} (${response.code})${response.errormessage ? `: ${response.errormessage}` : ""}`);
+	else print(await describe());
+	if (!response.success) process.exitCode = 1;
+}
+
+function parseValue(text) {
+	const t = text.trim();
+	if (t.startsWith("{") || t.startsWith("[")) {
+		try {
+			return JSON.parse(t);
+		} catch (e) {
+			throw new CliError(`the value looks like JSON but is not: ${e.message}`, 2);
+		}
+	}
+	return text; // the server reads it as the resource's type
+}
+
+function keyValues(list, what) {
+	const out = {};
+	for (const item of list) {
+		const eq = item.indexOf("=");
+		if (eq < 1) throw new CliError(`${JSON.stringify(item)} is not ${what}=value`, 2);
+		out[item.slice(0, eq)] = item.slice(eq + 1);
+	}
+	return out;
+}
+
+async function serve() {
+	// loaded here only: the other commands are HTTP clients and start faster without it
+	const { Lwm2mServer } = await import("../lwm2m-server/server.js");
+	const number = (name, fallback) => {
+		if (opts[name] === undefined) return fallback;
+		const n = Number(opts[name]);
+		if (!Number.isInteger(n) || n < 0 || n > 65535) throw new CliError(`--${name} must be a port number 0..65535`, 2);
+		return n;
+	};
+	const server = new Lwm2mServer({
+		host: opts.host ?? "127.0.0.1",
+		coapPort: number("coap-port", 5683),
+		httpPort: number("http-port", 8080),
+		modelsDirs: opts.models ?? [],
+		lifetimeGrace: opts["lifetime-grace"] === undefined ? 0 : Number(opts["lifetime-grace"]),
+		logger: opts.quiet ? undefined : (line) => console.log(`${new Date().toISOString()} ${line}`),
+	});
+	const { coapPort, httpPort, host } = await server.start();
+	if (opts.quiet) console.log(`LwM2M server: coap://${host}:${coapPort}, REST API http://${host}:${httpPort}/api`);
+	const stop = async () => {
+		await server.stop();
+		process.exit(0);
+	};
+	process.once("SIGINT", stop);
+	process.once("SIGTERM", stop);
+}
+
+async function observe(ep, paths) {
+	const count = opts.count === undefined ? Infinity : Number(opts.count);
+	if (!(count > 0)) throw new CliError("--count must be a positive number", 2);
+	const composite = paths.length > 1;
+	const target = composite ? paths.join(",") : paths[0];
+	const cancelUrl = composite ? `/api/clients/${enc(ep)}/composite/observe${query({ paths: target })}` : `/api/clients/${enc(ep)}${paths[0]}/observe`;
+	const controller = new AbortController();
+	let events;
+	try {
+		events = await fetch(`${api}/api/event?ep=${enc(ep)}`, { signal: controller.signal });
+	} catch (e) {
+		throw unreachable(e);
+	}
+	const spec = await models();
+	const response = composite
+		? await call("POST", `/api/clients/${enc(ep)}/composite/observe${query({ paths: target })}`)
+		: await call("POST", `/api/clients/${enc(ep)}${paths[0]}/observe${query()}`);
+	if (!response.success) {
+		controller.abort();
+		await report(response);
+		return;
+	}
+	const show = (content, when) => {
+		if (opts.json) return print(JSON.stringify({ ep, res: target, val: content, timestamp: when }));
+		const stamp = new Date(when).toISOString().slice(11, 19);
+		print(contentLines(composite ? undefined : target, content, spec).map((l) => `${stamp} ${l}`));
+	};
+	show(response.content, Date.now());
+	let seen = 0;
+	let finished = false;
+	const finish = async () => {
+		if (finished) return;
+		finished = true;
+		controller.abort();
+		await call("DELETE", cancelUrl).catch(() => {});
+	};
+	process.once("SIGINT", () => finish().then(() => process.exit(0)));
+	const decoder = new TextDecoder();
+	let buffer = "";
+	try {
+		for await (const chunk of events.body) {
+			buffer += decoder.decode(chunk, { stream: true });
+			let end;
+			while ((end = buffer.indexOf("\n\n")) >= 0) {
+				const frame = buffer.slice(0, end);
+				buffer = buffer.slice(end + 2);
+				const event = /^event: (.*)$/m.exec(frame)?.[1];
+				const data = /^data: (.*)$/m.exec(frame)?.[1];
+				if (data === undefined) continue;
+				const payload = JSON.parse(data);
+				if (event === "NOTIFICATION" && payload.res === target) {
+					show(payload.val, Date.now());
+					if (++seen >= count) return await finish();
+				} else if (event === "DEREGISTRATION") {
+					await finish();
+					throw new CliError(`${ep} ${payload.expired ? "expired" : "deregistered"}; observation over`);
+				}
+			}
+		}
+	} catch (e) {
+		if (finished) return;
+		throw e;
+	}
+	throw new CliError("the server closed the event stream");
+}
+
+async function main() {
+	if (opts.help || !command) {
+		print(usage);
+		if (!command && !opts.help) process.exitCode = 2;
+		return;
+	}
+	const [ep] = rest;
+	switch (command) {
+		case "serve":
+			return serve();
+		case "clients": {
+			const clients = await call("GET", "/api/clients");
+			return print(opts.json ? JSON.stringify(clients, null, 2) : clientLines(clients));
+		}
+		case "client": {
+			need(1, "<ep>");
+			const c = await call("GET", `/api/clients/${enc(ep)}`);
+			return print(opts.json ? JSON.stringify(c, null, 2) : [...clientLines([c]), ...linkLines(c.objectLinks).map((l) => `  ${l}`)]);
+		}
+		case "read": {
+			need(2, "<ep> <path>");
+			const paths = rest.slice(1).map(lwm2mPath);
+			if (paths.length > 1) {
+				const r = await call("GET", `/api/clients/${enc(ep)}/composite${query({ paths: paths.join(",") })}`);
+				return report(r, async () => contentLines(undefined, r.content, await models()));
+			}
+			const r = await call("GET", `/api/clients/${enc(ep)}${paths[0]}${query()}`);
+			return report(r, async () => contentLines(paths[0], r.content, await models()));
+		}
+		case "write": {
+			need(2, "<ep> <path> <value>");
+			if (rest[1].includes("=")) {
+				const values = {};
+				for (const [p, v] of Object.entries(keyValues(rest.slice(1), "<path>"))) values[lwm2mPath(p)] = parseValue(v);
+				const r = await call("PUT", `/api/clients/${enc(ep)}/composite${query()}`, { json: values });
+				return report(r, () => r.status);
+			}
+			need(3, "<value>");
+			const path = lwm2mPath(rest[1]);
+			const r = await call("PUT", `/api/clients/${enc(ep)}${path}${query({ replace: opts.partial ? "false" : undefined })}`, { json: parseValue(rest.slice(2).join(" ")) });
+			return report(r, () => r.status);
+		}
+		case "exec":
+		case "execute": {
+			need(2, "<ep> <path>");
+			const r = await call("POST", `/api/clients/${enc(ep)}${lwm2mPath(rest[1])}${query()}`, { text: rest.slice(2).join(",") });
+			return report(r, () => r.status);
+		}
+		case "create": {
+			need(2, "<ep> <object>");
+			const path = lwm2mPath(rest[1]);
+			const more = rest.slice(2);
+			let instance;
+			if (more.length === 1 && more[0].trim().startsWith("{")) instance = parseValue(more[0]);
+			else instance = { resources: Object.entries(keyValues(more, "<resourceId>")).map(([id, value]) => ({ id: Number(id), value: parseValue(value) })) };
+			if (opts.id !== undefined) instance.id = Number(opts.id);
+			const r = await call("POST", `/api/clients/${enc(ep)}${path}${query()}`, { json: instance });
+			return report(r, () => `${r.status} ${r.location ?? ""}`.trim());
+		}
+		case "delete": {
+			need(2, "<ep> <path>");
+			const r = await call("DELETE", `/api/clients/${enc(ep)}${lwm2mPath(rest[1])}${query()}`);
+			return report(r, () => r.status);
+		}
+		case "discover": {
+			need(2, "<ep> <path>");
+			const r = await call("GET", `/api/clients/${enc(ep)}${lwm2mPath(rest[1])}/discover${query()}`);
+			return report(r, () => linkLines(r.objectLinks));
+		}
+		case "attributes": {
+			need(3, "<ep> <path> name=value");
+			const path = lwm2mPath(rest[1]);
+			const q = new URLSearchParams(keyValues(rest.slice(2), "<attribute>"));
+			if (opts.timeout) q.set("timeout", opts.timeout);
+			const r = await call("PUT", `/api/clients/${enc(ep)}${path}/attributes?${q}`);
+			return report(r, () => r.status);
+		}
+		case "observe": {
+			need(2, "<ep> <path>");
+			return observe(ep, rest.slice(1).map(lwm2mPath));
+		}
+		default:
+			throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${usage}`, 2);
+	}
+}
+
+main().catch((e) => {
+	console.error(e instanceof CliError ? e.message : e.stack);
+	process.exit(e instanceof CliError ? e.code : 1);
+});
