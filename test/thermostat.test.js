@@ -1,0 +1,127 @@
+// The thermostat firmware (device/main.ts) on XS in virtual time: its control of the
+// modelled room over a day, tuning by LwM2M writes through the local server's REST API,
+// persistence across a reboot, the sensor fail-safe, and observe notifications.
+import test from "ava";
+import path from "node:path";
+import { root, HOUR } from "./helpers/sim.js";
+import { lwm2mSimulation } from "./helpers/lwm2m-sim.js";
+
+const EP = "thermostat-test";
+const DDF = path.join(root, "device", "thermostat", "ddf");
+
+async function setup(t, { board = {}, config = {} } = {}) {
+	const env = await lwm2mSimulation(t, { modelsDirs: [DDF] });
+	const events = [];
+	for (const name of ["registered", "updated", "deregistered", "notification"]) env.state.server.on(name, (e) => events.push({ name, at: env.sim.now, e }));
+	const dev = await env.sim.addDevice({
+		board: { room: { temperature: 17, outside: { mean: 3, amplitude: 5, coldestHour: 4 } }, ...board },
+		config: { serverUri: "coap://127.0.0.1:5683", endpoint: EP, ssid: "host-sim", ...config },
+	});
+	const relay = [];
+	dev.on("relay", (on, at) => relay.push({ on, at }));
+	await env.sim.run(5_000);
+	const read = async (p) => (await env.rest("GET", `/clients/${EP}${p}`)).body;
+	const write = async (p, v) => (await env.rest("PUT", `/clients/${EP}${p}`, typeof v === "string" ? v : JSON.stringify(v))).body;
+	return { ...env, dev, relay, events, read, write };
+}
+
+test("24 h with a daily outside curve: the room stays within set point ± (h/2 + 0.3 °C), no relay cycle shorter than the minimum times", async (t) => {
+	const { sim, dev, relay, events } = await setup(t);
+	t.truthy(events.find((e) => e.name === "registered"), "registered over Wi-Fi");
+	await sim.run(2 * HOUR); // warm-up from 17 °C
+	const samples = [];
+	const start = sim.now;
+	while (sim.now - start < 24 * HOUR) {
+		await sim.run(60_000);
+		samples.push((await dev.state()).room.temperature);
+	}
+	const low = Math.min(...samples), high = Math.max(...samples);
+	t.log(`room ${low.toFixed(2)}..${high.toFixed(2)} °C over 24 h; ${relay.filter((r) => r.on).length} heating cycles`);
+	// set point 21, hysteresis 0.5 (manifest defaults): 21 ± 0.55
+	t.true(low >= 21 - 0.55 && high <= 21 + 0.55, `${low}..${high}`);
+	const cycles = relay.filter((r) => r.at >= start);
+	t.true(cycles.length > 20, `${cycles.length} relay switches`);
+	for (let i = 1; i < cycles.length; i++) {
+		const held = cycles[i].at - cycles[i - 1].at;
+		t.true(held >= 120_000, `the relay was ${cycles[i - 1].on ? "on" : "off"} for only ${held} ms`);
+	}
+	t.is(dev.resets.length, 0);
+});
+
+test("a set point written through the REST API acts within one control period and survives a reboot", async (t) => {
+	const { sim, dev, relay, read, write, rest } = await setup(t, { board: { room: { temperature: 21, outside: 10 } } });
+	await sim.run(HOUR);
+	t.false((await dev.state()).room.heater === undefined);
+	// raise the set point well above the room: the relay is on by the next control step
+	// (10 s), or when the relay's minimum off time (120 s) ends if it had just switched off
+	const w = await write("/3308/0/5900", "24.5");
+	t.true(w.success, JSON.stringify(w));
+	const writtenAt = sim.now;
+	const last = relay.filter((r) => r.at <= writtenAt).at(-1);
+	const deadline = last && !last.on && writtenAt - last.at < 120_000 ? last.at + 120_000 + 10_000 : writtenAt + 10_000;
+	await sim.run(deadline - sim.now);
+	t.true((await dev.state()).room.heater, "heating by the deadline");
+	t.is((await read("/3308/0/5900")).content.value, 24.5);
+	// tuning values too, and a value out of range is refused by the device's model
+	t.true((await write("/32700/0/0", "0.8")).success);
+	const bad = await rest("PUT", `/clients/${EP}/32700/0/0`, "9");
+	t.true(bad.status === 400 || bad.body.success === false, "hysteresis 9 °C is refused");
+	// reboot: the set point (24.5, stored as 2450 hundredths: NVS has no floats) is still there
+	t.true((await rest("POST", `/clients/${EP}/3/0/4`)).body.success);
+	await sim.run(20_000);
+	t.is(dev.resets.length, 1);
+	t.is((await read("/3308/0/5900")).content.value, 24.5);
+	t.is((await read("/32700/0/0")).content.value, 0.8);
+});
+
+test("set point limits: a write outside them is refused with the reason, and changes nothing", async (t) => {
+	const { read, write } = await setup(t);
+	const r = await write("/3308/0/5900", "31");
+	t.false(r.success);
+	t.is(r.code, "4.00");
+	t.regex(r.errormessage ?? JSON.stringify(r), /outside 5\.\.30/);
+	t.is((await read("/3308/0/5900")).content.value, 21);
+});
+
+test("sensor unplugged: relay off within one control period, Device error 8, recovery when it is back", async (t) => {
+	const { sim, dev, read } = await setup(t, { board: { room: { temperature: 15, outside: 0 } } });
+	await sim.run(60_000);
+	t.true((await dev.state()).room.heater, "heating the cold room");
+	await dev.sensorFault("absent");
+	await sim.run(10_000);
+	t.false((await dev.state()).room.heater, "off within one control period");
+	t.deepEqual((await read("/3/0/11")).content.values, { 0: 8 }, "peripheral malfunction");
+	t.is((await read("/32700/0/9")).content.value, 1, "sensor state: not answering");
+	await dev.sensorFault("none");
+	await sim.run(200_000);
+	t.true((await dev.state()).room.heater, "heating again");
+	t.deepEqual((await read("/3/0/11")).content.values, { 0: 0 });
+	// out of range readings count as a failure too
+	await dev.sensorFault("range");
+	await sim.run(10_000);
+	t.false((await dev.state()).room.heater);
+	t.is((await read("/32700/0/9")).content.value, 2);
+});
+
+test("observe: temperature notifications honour st and pmin; set point changes notify, also when made with the button", async (t) => {
+	const { sim, dev, rest, events } = await setup(t, { board: { room: { temperature: 18, outside: 0 } } });
+	t.true((await rest("PUT", `/clients/${EP}/3303/0/5700/attributes?pmin=30&st=0.2`)).body.success);
+	t.true((await rest("POST", `/clients/${EP}/3303/0/5700/observe`)).body.success);
+	t.true((await rest("POST", `/clients/${EP}/3308/0/5900/observe`)).body.success);
+	const from = sim.now;
+	await sim.run(30 * 60_000);
+	const temps = events.filter((e) => e.name === "notification" && e.at > from && JSON.stringify(e.e).includes("5700")).map((e) => ({ at: e.at, v: Number(JSON.stringify(e.e).match(/"value":(-?[\d.]+)/)?.[1]) }));
+	t.true(temps.length >= 10, `${temps.length} temperature notifications in 30 min`);
+	for (let i = 1; i < temps.length; i++) {
+		t.true(temps[i].at - temps[i - 1].at >= 29_990, "pmin 30 s");
+		t.true(Math.abs(temps[i].v - temps[i - 1].v) >= 0.2 - 1e-9, `st 0.2: ${temps[i - 1].v} -> ${temps[i].v}`);
+	}
+	// the button raises the set point by 0.5 locally: the observer hears of it
+	const before = events.filter((e) => e.name === "notification" && JSON.stringify(e.e).includes("5900")).length;
+	await dev.setInput(0, 0);
+	await dev.setInput(0, 1);
+	await sim.run(5_000);
+	const sp = events.filter((e) => e.name === "notification" && JSON.stringify(e.e).includes("5900"));
+	t.is(sp.length, before + 1);
+	t.regex(JSON.stringify(sp.at(-1).e), /21\.5/);
+});
