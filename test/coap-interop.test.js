@@ -9,18 +9,12 @@ import path from "node:path";
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
 import { Simulation } from "../host-sim/index.js";
+import { freePort } from "./helpers/ports.js";
 import { fixture, tempDir } from "./helpers/sim.js";
 
 const run = promisify(execFile);
 const HOST = "127.0.0.1";
 
-async function freePort() {
-	const s = dgram.createSocket("udp4");
-	await new Promise((r) => s.bind(0, HOST, r));
-	const { port } = s.address();
-	await new Promise((r) => s.close(r));
-	return port;
-}
 
 const hasLibcoap = (() => {
 	try {

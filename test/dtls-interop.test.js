@@ -7,6 +7,7 @@ import dgram from "node:dgram";
 import fs from "node:fs";
 import { spawn } from "node:child_process";
 import { Simulation } from "../host-sim/index.js";
+import { freePort } from "./helpers/ports.js";
 import { fixture } from "./helpers/sim.js";
 
 const HOST = "127.0.0.1";
@@ -15,13 +16,6 @@ const IDENTITY = "thermostat-01";
 const has = (bin) => fs.existsSync(`/usr/bin/${bin}`);
 const needs = (bin) => (has(bin) ? test.serial : (title) => test.serial(title, (t) => t.fail(`${bin} is not installed (.ci/run installs it)`)));
 
-async function freePort() {
-	const s = dgram.createSocket("udp4");
-	await new Promise((r) => s.bind(0, HOST, r));
-	const { port } = s.address();
-	await new Promise((r) => s.close(r));
-	return port;
-}
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(t, condition, ms = 8000) {
 	const end = Date.now() + ms;

@@ -1,14 +1,14 @@
 // UTF-8 without TextEncoder/TextDecoder: Moddable has them only as opt-in modules, and
 // these work in place on the message buffers instead of allocating intermediate arrays.
 
-/** Bytes `text` takes in UTF-8. */
+/** Bytes `text` takes in UTF-8 (a lone surrogate is written as U+FFFD, 3 bytes). */
 export function utf8Length(text: string): number {
 	let n = 0;
 	for (let i = 0; i < text.length; i++) {
 		const c = text.charCodeAt(i);
 		if (c < 0x80) n += 1;
 		else if (c < 0x800) n += 2;
-		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
 			n += 4;
 			i++;
 		} else n += 3;
@@ -16,7 +16,10 @@ export function utf8Length(text: string): number {
 	return n;
 }
 
-/** Writes `text` at `offset`; returns the offset after it. The caller checks the room. */
+/**
+ * Writes `text` at `offset`; returns the offset after it. The caller checks the room
+ * (utf8Length). A lone surrogate becomes U+FFFD, so the output is always valid UTF-8.
+ */
 export function utf8Write(text: string, into: Uint8Array, offset: number): number {
 	for (let i = 0; i < text.length; i++) {
 		let c = text.charCodeAt(i);
@@ -25,9 +28,9 @@ export function utf8Write(text: string, into: Uint8Array, offset: number): numbe
 			into[offset++] = 0xc0 | (c >> 6);
 			into[offset++] = 0x80 | (c & 0x3f);
 		} else {
-			if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-				const low = text.charCodeAt(i + 1);
-				if (low >= 0xdc00 && low <= 0xdfff) {
+			if (c >= 0xd800 && c <= 0xdfff) {
+				const low = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+				if (c <= 0xdbff && (low & 0xfc00) === 0xdc00) {
 					c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
 					i++;
 					into[offset++] = 0xf0 | (c >> 18);
@@ -36,6 +39,7 @@ export function utf8Write(text: string, into: Uint8Array, offset: number): numbe
 					into[offset++] = 0x80 | (c & 0x3f);
 					continue;
 				}
+				c = 0xfffd;
 			}
 			into[offset++] = 0xe0 | (c >> 12);
 			into[offset++] = 0x80 | ((c >> 6) & 0x3f);

@@ -3,7 +3,7 @@
 // and decoded entries checked against the model before a write applies them.
 
 import { Code } from "../coap/constants";
-import { ByteWriter, DataType, Entry, FormatError, codec, ContentFormat, type Path, type Value } from "./formats/index";
+import { ByteWriter, DataType, Entry, FormatError, codec, ContentFormat, pathString, type Path, type Value } from "./formats/index";
 import { entryAt } from "./formats/record";
 import { Op, checkValue, type Instance, type LwObject, type Model, type Multi, type ResourceDef, type ResourceValue } from "./model";
 
@@ -195,11 +195,5 @@ export function apply(changes: readonly Change[]) {
 	for (const c of changes) c.instance.set(c.resource.id, c.value);
 }
 
-export function pathText(p: Path): string {
-	let s = "/" + (p.object >= 0 ? p.object : "");
-	if (p.instance >= 0) s += "/" + p.instance;
-	if (p.resource >= 0) s += "/" + p.resource;
-	if (p.index >= 0) s += "/" + p.index;
-	return s;
-}
-const entryPath = (e: Entry) => pathText(e);
+export const pathText = pathString;
+const entryPath = (e: Entry) => pathString(e);

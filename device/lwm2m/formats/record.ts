@@ -3,6 +3,8 @@
 // reuse the caller's Entry objects and output buffer, so that a request costs the device
 // no garbage beyond the strings and views the values themselves are.
 
+import { utf8Length, utf8Write } from "../../coap/utf8";
+
 /** LwM2M resource data types (Core TS 1.1 appendix C). */
 export const DataType = {
 	/** no value: a path only (read-composite requests), or an empty multiple-instance resource */
@@ -272,56 +274,14 @@ export class ByteWriter {
 	}
 	/** UTF-8; a lone surrogate becomes U+FFFD so that the output is always valid UTF-8. */
 	utf8(s: string): this {
-		this.ensure(utf8Size(s));
-		const b = this.buffer;
-		let at = this.length;
-		for (let i = 0; i < s.length; i++) {
-			let c = s.charCodeAt(i);
-			if (c < 0x80) {
-				b[at++] = c;
-				continue;
-			}
-			if (c < 0x800) {
-				b[at++] = 0xc0 | (c >> 6);
-				b[at++] = 0x80 | (c & 0x3f);
-				continue;
-			}
-			if (c >= 0xd800 && c <= 0xdfff) {
-				const low = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-				if (c <= 0xdbff && low >= 0xdc00 && low <= 0xdfff) {
-					c = 0x10000 + ((c - 0xd800) << 10) + (low - 0xdc00);
-					i++;
-					b[at++] = 0xf0 | (c >> 18);
-					b[at++] = 0x80 | ((c >> 12) & 0x3f);
-					b[at++] = 0x80 | ((c >> 6) & 0x3f);
-					b[at++] = 0x80 | (c & 0x3f);
-					continue;
-				}
-				c = 0xfffd;
-			}
-			b[at++] = 0xe0 | (c >> 12);
-			b[at++] = 0x80 | ((c >> 6) & 0x3f);
-			b[at++] = 0x80 | (c & 0x3f);
-		}
-		this.length = at;
+		this.ensure(utf8Length(s));
+		this.length = utf8Write(s, this.buffer, this.length);
 		return this;
 	}
 }
 
 /** Bytes ByteWriter.utf8 writes for `s`. */
-export function utf8Size(s: string): number {
-	let n = 0;
-	for (let i = 0; i < s.length; i++) {
-		const c = s.charCodeAt(i);
-		if (c < 0x80) n += 1;
-		else if (c < 0x800) n += 2;
-		else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-			n += 4;
-			i++;
-		} else n += 3;
-	}
-	return n;
-}
+export const utf8Size = utf8Length;
 
 // ---------------------------------------------------------------- base64 (RFC 4648 §4, §5)
 
