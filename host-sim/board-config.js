@@ -8,13 +8,14 @@ export function defaultBoard() {
 		i2c: [{ port: 0, data: 21, clock: 22 }],
 		pins: { led: 2, button: 0 }, // what an esp32/nodemcu target's provider names
 		relay: { pin: 26, activeLow: false },
+		supply: { pin: 35 }, // a supply monitor: high while the power is good (manifest config powerFailPin)
 		sensor: { address: 0x48, port: 0, noise: 0 },
 		room: { ...ROOM_DEFAULTS },
 	};
 }
 
 const GPIO = (pin) => Number.isInteger(pin) && pin >= 0 && pin <= 39 && ![20, 24, 28, 29, 30, 31].includes(pin);
-const BOARD_KEYS = ["i2c", "pins", "relay", "sensor", "room"];
+const BOARD_KEYS = ["i2c", "pins", "relay", "supply", "sensor", "room"];
 
 /** Validate a board description (merged over the defaults); throw naming what is wrong. */
 export function checkBoard(board) {
@@ -24,10 +25,12 @@ export function checkBoard(board) {
 		i2c: board.i2c ?? d.i2c,
 		pins: { ...d.pins, ...board.pins },
 		relay: { ...d.relay, ...board.relay },
+		supply: { ...d.supply, ...board.supply },
 		sensor: { ...d.sensor, ...board.sensor },
 		room: { ...d.room, ...board.room },
 	};
 	for (const [name, pin] of Object.entries(b.pins)) if (!GPIO(pin)) throw new RangeError(`host-sim board: pin "${name}" is ${JSON.stringify(pin)}, not an ESP32 GPIO (0-39, no 20, 24, 28-31)`);
+	if (!GPIO(b.supply.pin)) throw new RangeError(`host-sim board: supply monitor pin ${b.supply.pin} is not an ESP32 GPIO`);
 	if (!GPIO(b.relay.pin) || b.relay.pin >= 34) throw new RangeError(`host-sim board: relay pin ${b.relay.pin} is not an output-capable ESP32 GPIO`);
 	for (const bus of b.i2c) {
 		if (!GPIO(bus.data) || !GPIO(bus.clock)) throw new RangeError(`host-sim board: I2C bus pins ${bus.data}/${bus.clock} are not ESP32 GPIOs`);

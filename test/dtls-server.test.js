@@ -13,6 +13,7 @@ import { Clock } from "../host-sim/clock.js";
 import { SimulatedNetwork } from "../host-sim/network.js";
 import { DtlsServer, recordOverhead } from "../host-sim/dtls/index.js";
 import { ReplayWindow } from "../host-sim/dtls/replay-window.js";
+import { CookieJar } from "../host-sim/dtls/cookie.js";
 import { prf } from "../host-sim/dtls/prf.js";
 import { createCipher, TLS_PSK_WITH_AES_128_CBC_SHA256, TLS_PSK_WITH_AES_128_CCM_8 } from "../host-sim/dtls/suites.js";
 import { HandshakeType, Reassembler, encodeMessage, fragmentMessage, parseFragments } from "../host-sim/dtls/handshake.js";
@@ -227,20 +228,28 @@ test("openssl s_client: a wrong key - the server answers bad_record_mac, reports
 	t.is(events.handshake.length, 0);
 });
 
-test("handshake messages larger than the MTU are fragmented (mtu 256, a 700-octet hint); openssl reassembles them", async (t) => {
-	const hint = "h".repeat(700);
-	const { port, events, received } = await startServer(t, { mtu: 256, hint });
+test("handshake messages larger than the MTU are fragmented (mtu 128, a 120-octet hint); openssl and node-dtls-client reassemble them", async (t) => {
+	const hint = "h".repeat(120); // OpenSSL takes hints of up to 128 octets
+	const { port, events, received } = await startServer(t, { mtu: 128, hint });
 	const relay = await startRelay(t, port);
 	const ssl = opensslClient(t, { port: relay.port, suite: TLS_PSK_WITH_AES_128_CCM_8 });
 	await waitFor(() => events.handshake.length === 1, 8000, `the handshake (openssl: ${ssl.err})`);
-	t.true(relay.toClient.every((d) => d.length <= 256), "no datagram above the MTU");
-	const skeFragments = relay.toClient.flatMap((d) => parseRecords(d).records)
+	t.true(relay.toClient.every((d) => d.length <= 128), "no datagram above the MTU");
+	const fragments = relay.toClient.flatMap((d) => parseRecords(d).records)
 		.filter((r) => r.type === ContentType.handshake && r.epoch === 0)
-		.flatMap((r) => parseFragments(r.fragment)).filter((f) => f.msgType === HandshakeType.serverKeyExchange);
-	t.true(skeFragments.length >= 3, `ServerKeyExchange in ${skeFragments.length} fragments`);
+		.flatMap((r) => parseFragments(r.fragment));
+	const ske = fragments.filter((f) => f.msgType === HandshakeType.serverKeyExchange);
+	t.true(ske.length >= 3, `ServerKeyExchange in ${ske.length} fragments`);
+	t.true(ske.every((f) => f.fragmentLength < f.length));
 	ssl.child.stdin.write("after fragments\n");
 	await waitFor(() => received.length === 1);
 	t.is(received[0].text, "after fragments\n");
+
+	const { client, messages } = await connectClient(t, { port });
+	client.send(Buffer.from("fragmented too"));
+	await waitFor(() => messages.length === 1);
+	t.is(messages[0], "echo:fragmented too");
+	t.is(events.handshake.length, 2);
 });
 
 // ---------------------------------------------------------------- libcoap
@@ -374,13 +383,12 @@ test("the server retransmits its flight when the client's next flight is lost (o
 
 test("a client that lost its state reconnects from the same address:port: a fresh handshake replaces the session", async (t) => {
 	const { server, port, events } = await startServer(t);
-	let blackhole = false;
-	const relay = await startRelay(t, port, { toServer: () => (blackhole ? "drop" : undefined) });
+	// the first client vanishes without its close_notify reaching the server
+	const relay = await startRelay(t, port, { toServer: (d) => (describe(d).some((r) => r.type === ContentType.alert) ? "drop" : undefined) });
 	const first = await connectClient(t, { port: relay.port, suite: TLS_PSK_WITH_AES_128_CBC_SHA256 });
-	blackhole = true; // the first client vanishes without a close_notify reaching the server
 	first.client.close();
 	await first.closed;
-	blackhole = false;
+	await waitFor(() => relay.toServer.some((d) => describe(d).some((r) => r.type === ContentType.alert)), 3000, "the dropped close_notify");
 	t.is(server.sessions().length, 1);
 	const second = await connectClient(t, { port: relay.port, suite: TLS_PSK_WITH_AES_128_CCM_8 });
 	t.is(events.handshake.length, 2);
@@ -391,6 +399,22 @@ test("a client that lost its state reconnects from the same address:port: a fres
 	second.client.send(Buffer.from("again"));
 	await waitFor(() => second.messages.length === 1);
 	t.is(second.messages[0], "echo:again");
+});
+
+test("closing server.socket sends close_notify to every established peer", async (t) => {
+	const { server, port, events } = await startServer(t);
+	const a = await connectClient(t, { port, suite: TLS_PSK_WITH_AES_128_CCM_8 });
+	const b = await connectClient(t, { port, suite: TLS_PSK_WITH_AES_128_CBC_SHA256 });
+	t.is(server.sessions().length, 2);
+	let socketClosed = false;
+	server.socket.once("close", () => (socketClosed = true));
+	await new Promise((resolve) => server.socket.close(resolve));
+	t.true(socketClosed);
+	await Promise.all([a.closed, b.closed]); // node-dtls-client ends its connection on close_notify
+	t.is(server.stats.alertsSent, 2);
+	t.deepEqual(events.sessionClosed.map((e) => e.reason), ["server closed", "server closed"]);
+	const error = await new Promise((r) => server.socket.send(Buffer.from("x"), 1, "127.0.0.1", r));
+	t.truthy(error, "nothing goes out after close");
 });
 
 test("idle sessions expire", async (t) => {
@@ -459,12 +483,10 @@ test("server.socket refuses non-loopback addresses and sessionless peers with cl
 
 // ---------------------------------------------------------------- units
 
-test("units: PRF (P_SHA256 test vector), replay window, record protection, reassembly", (t) => {
+test("units: PRF (P_SHA256 test vector), replay window, record protection, reassembly, cookie rotation", (t) => {
 	// the widely used P_SHA256 vector (also reproduced with `openssl kdf ... TLS1-PRF`)
 	const out = prf(Buffer.from("9bbe436ba940f017b17652849a71db35", "hex"), "test label", Buffer.from("a0ba9f936cda311827a6f796ffd5198c", "hex"), 100);
-	t.is(out.subarray(0, 16).toString("hex"), "e3f229ba727be17b8d122620557cd453");
-	t.is(out.subarray(84).toString("hex"), "a48082d122ee42c5a72e5a5110fff701".slice(0, 0) + out.subarray(84).toString("hex"));
-	t.is(out.subarray(96).toString("hex"), "347b66".padStart(8, "7")); // ...87347b66
+	t.is(out.toString("hex"), "e3f229ba727be17b8d122620557cd453c2aab21d07c3d495329b52d4e61edb5a6b301791e90d35c9c9a46b4e14baf9af0fa022f7077def17abfd3797c0564bab4fbc91666e9def9b97fce34f796789baa48082d122ee42c5a72e5a5110fff70187347b66");
 
 	const w = new ReplayWindow();
 	for (const seq of [5, 3, 70]) { t.true(w.check(seq)); w.accept(seq); }
@@ -503,6 +525,18 @@ test("units: PRF (P_SHA256 test vector), replay window, record protection, reass
 	t.deepEqual(got[0].body, body);
 	t.true(r.add(pieces[1]).old, "a fragment of a finished message is a retransmission");
 	t.deepEqual(encodeMessage(HandshakeType.serverKeyExchange, 3, body).subarray(12), body);
+
+	let now = 0;
+	const jar = new CookieJar({ now: () => now, rotateMs: 1000 });
+	const hello = { clientVersion: 0xfefd, random: randomBytes(32), sessionId: Buffer.alloc(0), compressionMethods: Buffer.from([0]), cipherSuites: [0xc0a8] };
+	const cookie = jar.make("127.0.0.1", 1234, hello);
+	t.true(jar.verify("127.0.0.1", 1234, { ...hello, cookie }));
+	t.false(jar.verify("127.0.0.1", 1235, { ...hello, cookie }), "bound to the client's port");
+	t.false(jar.verify("127.0.0.1", 1234, { ...hello, cipherSuites: [0x00ae], cookie }), "bound to the ClientHello");
+	now = 1500;
+	t.true(jar.verify("127.0.0.1", 1234, { ...hello, cookie }), "the previous secret still verifies");
+	now = 2600;
+	t.false(jar.verify("127.0.0.1", 1234, { ...hello, cookie }), "two rotations later it does not");
 });
 
 /** A minimal DTLS 1.2 ClientHello offering CCM-8, in one record (for the stateless tests). */

@@ -39,6 +39,8 @@ type State = (typeof State)[keyof typeof State];
 const FIRST_TIMEOUT = 1000;
 const MAX_TIMEOUT = 32_000; // transmissions at 0, 1, 3, 7, 15, 31, 63 s: then the handshake has failed
 const MAX_QUEUED = 4;
+const FIRST_HOLD = 30_000; // after a failed handshake no new one for this long, doubling
+const LAST_HOLD = 600_000;
 const IDLE = 0x3fffffff;
 
 export class DtlsTransport implements Transport {
@@ -79,6 +81,8 @@ export class DtlsTransport implements Transport {
 	#cookie: Uint8Array = new Uint8Array(0);
 	#master: Uint8Array = new Uint8Array(0);
 	#started = 0;
+	#holdUntil = 0;
+	#hold = FIRST_HOLD;
 
 	constructor(options: DtlsOptions, receive: Receiver) {
 		this.#receive = receive;
@@ -116,8 +120,13 @@ export class DtlsTransport implements Transport {
 			this.#sendRecords([{ type: ContentType.ApplicationData, body: data, epoch: 1 }]);
 			return;
 		}
+		if (this.#state === State.Idle) {
+			// after a failed handshake, hold back: a wrong key would otherwise cost a handshake
+			// for every retransmission of every request
+			if (Date.now() < this.#holdUntil) return;
+			this.#connect(address, port);
+		}
 		if (this.#queue.length < MAX_QUEUED) this.#queue.push(data.slice());
-		if (this.#state === State.Idle) this.#connect(address, port);
 	}
 
 	/** Forget the session (the server lost it, or we were told to): the next send opens a new one. */
@@ -237,6 +246,8 @@ export class DtlsTransport implements Transport {
 
 	#established() {
 		this.#state = State.Established;
+		this.#hold = FIRST_HOLD;
+		this.#holdUntil = 0;
 		this.#flight.length = 0;
 		Timer.schedule(this.#timer);
 		this.#log(`dtls: session with ${this.#address}:${this.#port} established (${this.suite === Suite.PSK_AES128_CCM8 ? "PSK-AES128-CCM8" : "PSK-AES128-CBC-SHA256"}) in ${Date.now() - this.#started} ms`);
@@ -248,11 +259,17 @@ export class DtlsTransport implements Transport {
 
 	#fail(reason: string, alert = -1) {
 		this.stats.failures++;
+		this.#holdOff();
 		if (alert >= 0) this.#sendRecords([{ type: ContentType.Alert, body: Uint8Array.of(AlertLevel.Fatal, alert), epoch: this.#writeEpoch }]);
 		this.#log(`dtls: handshake with ${this.#address}:${this.#port} failed: ${reason}`);
 		const address = this.#address, port = this.#port;
 		this.#idle();
 		this.onFailed(`${address}:${port}: ${reason}`);
+	}
+
+	#holdOff() {
+		this.#holdUntil = Date.now() + this.#hold;
+		this.#hold = Math.min(this.#hold * 2, LAST_HOLD);
 	}
 
 	#idle() {
@@ -406,10 +423,13 @@ export class DtlsTransport implements Transport {
 		// an unauthenticated plaintext alert could be forged: it only ends a handshake in progress
 		if (level === AlertLevel.Fatal && (epoch === 1 || this.#state !== State.Established)) {
 			this.stats.failures++;
+			// an alert right after our Finished is how servers refuse a key that does not match
+			const hint = this.#state === State.Finishing && (description === AlertDescription.BadRecordMac || description === AlertDescription.DecryptError) ? " (a wrong pre-shared key or identity?)" : "";
 			this.#log(`dtls: fatal alert from the server: ${alertName(description)}`);
 			const address = this.#address, port = this.#port;
+			if (this.#state !== State.Established) this.#holdOff();
 			this.#idle();
-			this.onFailed(`${address}:${port}: the server sent ${alertName(description)}`);
+			this.onFailed(`${address}:${port}: the server sent ${alertName(description)}${hint}`);
 		}
 	}
 

@@ -32,6 +32,8 @@ export const board = {
 		if (saved.sensor) this.sensor.restore(saved.sensor);
 		this.busFor(s.port ?? 0).attach(s.address, this.sensor);
 		this.relay = { pin: config.relay.pin, activeLow: !!config.relay.activeLow };
+		// the supply monitor holds its pin high while the power is good (saved levels win)
+		if (config.supply && !this.inputs.has(config.supply.pin)) this.inputs.set(config.supply.pin, 1);
 		this.room.setHeater(false, now); // at reset the GPIO floats; the relay board's pull keeps it off
 	},
 	busFor(port) {

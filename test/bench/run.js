@@ -135,6 +135,43 @@ function median(values) {
 	await sim.close();
 }
 
+// ---- DTLS: a handshake with the local DTLS server (cookie exchange included), in virtual time
+{
+	const { default: packet } = await import("coap-packet");
+	const { DtlsServer } = await import("../../host-sim/dtls/index.js");
+	const sim = new Simulation({ seed: 6 });
+	const key = "00112233445566778899aabbccddeeff";
+	const dtls = new DtlsServer({ socket: sim.network.createSocket(), clock: sim.clock, psk: (id) => (id === "bench" ? Buffer.from(key, "hex") : undefined) });
+	await new Promise((r) => dtls.socket.bind(5684, "127.0.0.1", r));
+	const plaintext = [];
+	dtls.socket.on("message", (msg, rinfo) => {
+		const p = packet.parse(msg);
+		plaintext.push(msg.length);
+		dtls.socket.send(packet.generate({ messageId: p.messageId, token: p.token, ack: true, code: "2.05", options: [], payload: Buffer.from("21.50") }), rinfo.port, rinfo.address);
+	});
+	const dev = await sim.addDevice({ entry: path.join(here, "..", "fixtures", "dtls-client.ts"), config: { mode: "coap", identity: "bench", key, address: "127.0.0.1", port: 5684, path: "temp" } });
+	let xs = 0, counting = true;
+	const handshake = { datagrams: 0, bytes: 0 };
+	const sizes = [];
+	dev.onCommandTimed = (op, micros) => { if (counting) xs += micros; };
+	dev.on("datagram", (d) => sizes.push(d.data.length));
+	while (!dev.traces().some((l) => l.startsWith("established"))) await sim.run(5);
+	counting = false;
+	// as the firmware counted them: every datagram of both directions until the session was up
+	[handshake.datagrams, handshake.bytes] = dev.traces().find((l) => l.startsWith("handshake ")).split(" ").slice(1).map(Number);
+	await sim.run(1000);
+	record("dtls_handshake_datagrams", handshake.datagrams, "UDP datagrams both ways for a DTLS 1.2 PSK handshake with TLS_PSK_WITH_AES_128_CCM_8, HelloVerifyRequest cookie included");
+	record("dtls_handshake_bytes", handshake.bytes, "UDP payload bytes of those datagrams");
+	record("dtls_handshake_ms", Math.round(xs / 100) / 10, "XS time the firmware spent on the handshake (PRF, AES-CCM and records on host-sim's crypt modules; the ESP32's are native too)");
+	const appDatagram = sizes.at(-1);
+	record("dtls_record_overhead_bytes", appDatagram - plaintext[0], `bytes a CCM-8 record adds to a CoAP datagram (${plaintext[0]} -> ${appDatagram})`);
+	const heap = await dev.heap();
+	record("xs_heap_slots_dtls", heap.runtimeSlots, "slots the firmware holds with an open DTLS session and its CoAP endpoint (above the preloaded modules), after GC");
+	record("xs_chunk_bytes_dtls", heap.runtimeChunkBytes, "chunk bytes, same state");
+	dev.onCommandTimed = undefined;
+	await sim.close();
+}
+
 const report = { date: new Date().toISOString(), node: process.version, cpus: (await import("node:os")).cpus().length, figures, notes };
 fs.writeFileSync(path.join(here, "report.json"), JSON.stringify(report, null, 2) + "\n");
 if (json) {

@@ -2,21 +2,32 @@
 // API on a real loopback port: tests drive the firmware's client the way a user would,
 // through HTTP, while the simulation moves time on.
 import { Lwm2mServer } from "../../host-sim/lwm2m-server/index.js";
+import { DtlsServer } from "../../host-sim/dtls/index.js";
 import { simulation } from "./sim.js";
 
-export async function lwm2mSimulation(t, { seed = 13, latencyMs = 1, modelsDirs = [] } = {}) {
+/**
+ * @param options.psk {identity, key (hex)}: the server listens for DTLS (PSK) on 5684
+ *   instead of plain CoAP on 5683; `dtls` is then its DtlsServer
+ */
+export async function lwm2mSimulation(t, { seed = 13, latencyMs = 1, modelsDirs = [], psk } = {}) {
 	const sim = simulation(t, { seed, latencyMs });
 	const servers = [];
 	const startServer = async () => {
-		const server = new Lwm2mServer({ coapPort: 5683, httpPort: 0, socket: sim.network.createSocket(), clock: sim.clock, modelsDirs, requestTimeout: 30 });
+		let socket = sim.network.createSocket();
+		if (psk) {
+			state.dtls = new DtlsServer({ socket, clock: sim.clock, psk: (identity) => (identity === psk.identity ? Buffer.from(psk.key, "hex") : undefined) });
+			socket = state.dtls.socket;
+		}
+		const server = new Lwm2mServer({ coapPort: psk ? 5684 : 5683, httpPort: 0, socket, clock: sim.clock, modelsDirs, requestTimeout: 30 });
 		await server.start();
 		servers.push(server);
 		return server;
 	};
+	const state = {};
 	t.teardown(async () => {
 		for (const s of servers) await s.stop().catch(() => {});
 	});
-	const server = await startServer();
+	state.server = await startServer();
 	/** Run the simulation until `promise` settles (or `maxMs` of simulated time passed). */
 	const drive = async (promise, { step = 20, maxMs = 120_000 } = {}) => {
 		let settled = false, value, error;
@@ -39,6 +50,5 @@ export async function lwm2mSimulation(t, { seed = 13, latencyMs = 1, modelsDirs 
 		try { json = JSON.parse(text); } catch { json = text; }
 		return { status: res.status, body: json };
 	};
-	const state = { server };
 	return { sim, state, startServer, drive, rest: api(() => state.server) };
 }
