@@ -152,7 +152,7 @@ export function nodeToEntries(path, node, lookup, { writable = false } = {}) {
 			return;
 		}
 		checkId(n, p[2], "resource");
-		const multi = n && typeof n === "object" && (n.kind === "multiResource" || (n.values !== undefined && n.value === undefined));
+		const multi = !!n && typeof n === "object" && (n.kind === "multiResource" || (n.values !== undefined && n.value === undefined));
 		if (model && multi !== model.multiple) {
 			throw new ValueError(`${rw} (${model.name}) is a ${model.multiple ? 'multiple-instance resource: give {"kind":"multiResource","values":{...}}' : "single-instance resource: give a value"}`);
 		}

@@ -32,6 +32,8 @@ function median(values) {
 	record("xs_chunk_bytes_start", heap.chunkBytes, "live XS chunk bytes in the worker after start, after GC");
 	record("xs_heap_slots_device_start", heap.deviceSlots, "the firmware's share: slots above the host layer's baseline");
 	record("xs_chunk_bytes_device_start", heap.deviceChunkBytes, "the firmware's share of chunk bytes (includes its bytecode, which the ESP32 keeps in flash)");
+	record("xs_heap_slots_device_start_runtime", heap.runtimeSlots, "slots main and everything after it allocated (the ESP32's RAM: preloaded modules live in flash)");
+	record("xs_chunk_bytes_device_start_runtime", heap.runtimeChunkBytes, "chunk bytes allocated since the modules loaded");
 	await sim.close();
 }
 
