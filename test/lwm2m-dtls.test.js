@@ -12,8 +12,8 @@ const EP = "secure-thermostat";
 const PSK = { identity: "thermostat-psk-01", key: "00112233445566778899aabbccddeeff" };
 const DDF = path.join(root, "device", "thermostat", "ddf");
 
-async function setup(t, { key = PSK.key, config = {} } = {}) {
-	const env = await lwm2mSimulation(t, { modelsDirs: [DDF], psk: PSK });
+async function setup(t, { key = PSK.key, config = {}, dtlsMtu } = {}) {
+	const env = await lwm2mSimulation(t, { modelsDirs: [DDF], psk: PSK, dtlsMtu });
 	const events = [];
 	const watch = (server) => {
 		for (const name of ["registered", "updated", "deregistered", "notification"]) server.on(name, (e) => events.push({ name, at: env.sim.now, e }));
@@ -101,3 +101,4 @@ test("deregistration closes the session with close_notify", async (t) => {
 	t.is(events.filter((e) => e.name === "deregistered").length, 1);
 	t.true(closed.some((c) => /close_notify|closed by peer|peer/i.test(JSON.stringify(c))), JSON.stringify(closed));
 });
+

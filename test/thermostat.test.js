@@ -125,3 +125,19 @@ test("observe: temperature notifications honour st and pmin; set point changes n
 	t.is(sp.length, before + 1);
 	t.regex(JSON.stringify(sp.at(-1).e), /21\.5/);
 });
+
+test("Wi-Fi lost for ten minutes: heating goes on, the firmware reconnects with back-off and registers again", async (t) => {
+	const { sim, dev, events, state } = await setup(t, { board: { room: { temperature: 19, outside: 0 } } });
+	t.is(events.filter((e) => e.name === "registered").length, 1);
+	await dev.setNetwork(false);
+	await sim.run(10 * 60_000);
+	t.true(dev.traces().includes("wifi: connection lost"));
+	const relayDuring = (await dev.state()).room.heater !== undefined;
+	t.true(relayDuring, "the control loop kept running");
+	await dev.setNetwork(true);
+	await sim.run(3 * 60_000);
+	t.is(dev.traces().filter((l) => l.startsWith("wifi: connected")).length, 2);
+	t.true(events.filter((e) => e.name === "registered").length >= 2, "registered again once the network returned");
+	t.truthy(state.server.client(EP));
+	t.is(dev.resets.length, 0);
+});

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // npm run lwm2m -- <command>: the local LwM2M server (serve) and a command line over its
 // REST API, for poking at a registered thermostat by hand or from scripts (--json).
+import { sseFrames } from "../sse-frames.js";
 import { parseArgs } from "node:util";
 import { specLookup, contentLines, clientLines, linkLines } from "../lwm2m-server/text-output.js";
 
@@ -206,26 +207,14 @@ async function observe(ep, paths) {
 		await call("DELETE", cancelUrl).catch(() => {});
 	};
 	process.once("SIGINT", () => finish().then(() => process.exit(0)));
-	const decoder = new TextDecoder();
-	let buffer = "";
 	try {
-		for await (const chunk of events.body) {
-			buffer += decoder.decode(chunk, { stream: true });
-			let end;
-			while ((end = buffer.indexOf("\n\n")) >= 0) {
-				const frame = buffer.slice(0, end);
-				buffer = buffer.slice(end + 2);
-				const event = /^event: (.*)$/m.exec(frame)?.[1];
-				const data = /^data: (.*)$/m.exec(frame)?.[1];
-				if (data === undefined) continue;
-				const payload = JSON.parse(data);
-				if (event === "NOTIFICATION" && payload.res === target) {
-					show(payload.val, Date.now());
-					if (++seen >= count) return await finish();
-				} else if (event === "DEREGISTRATION") {
-					await finish();
-					throw new CliError(`${ep} ${payload.expired ? "expired" : "deregistered"}; observation over`);
-				}
+		for await (const { event, data: payload } of sseFrames(events.body)) {
+			if (event === "NOTIFICATION" && payload.res === target) {
+				show(payload.val, Date.now());
+				if (++seen >= count) return await finish();
+			} else if (event === "DEREGISTRATION") {
+				await finish();
+				throw new CliError(`${ep} ${payload.expired ? "expired" : "deregistered"}; observation over`);
 			}
 		}
 	} catch (e) {

@@ -9,13 +9,13 @@ import { simulation } from "./sim.js";
  * @param options.psk {identity, key (hex)}: the server listens for DTLS (PSK) on 5684
  *   instead of plain CoAP on 5683; `dtls` is then its DtlsServer
  */
-export async function lwm2mSimulation(t, { seed = 13, latencyMs = 1, modelsDirs = [], psk } = {}) {
+export async function lwm2mSimulation(t, { seed = 13, latencyMs = 1, modelsDirs = [], psk, dtlsMtu } = {}) {
 	const sim = simulation(t, { seed, latencyMs });
 	const servers = [];
 	const startServer = async () => {
 		let socket = sim.network.createSocket();
 		if (psk) {
-			state.dtls = new DtlsServer({ socket, clock: sim.clock, psk: (identity) => (identity === psk.identity ? Buffer.from(psk.key, "hex") : undefined) });
+			state.dtls = new DtlsServer({ socket, clock: sim.clock, ...(dtlsMtu ? { mtu: dtlsMtu } : {}), psk: (identity) => (identity === psk.identity ? Buffer.from(psk.key, "hex") : undefined) });
 			socket = state.dtls.socket;
 		}
 		const server = new Lwm2mServer({ coapPort: psk ? 5684 : 5683, httpPort: 0, socket, clock: sim.clock, modelsDirs, requestTimeout: 30 });

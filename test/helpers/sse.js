@@ -1,3 +1,5 @@
+import { sseFrames } from "../../host-sim/sse-frames.js";
+
 // Reads a Server-Sent Events stream (the LwM2M server's /api/event) into an array the
 // test can wait on. close() aborts the request so no socket outlives the test.
 export async function openEvents(url) {
@@ -6,20 +8,10 @@ export async function openEvents(url) {
 	const events = [];
 	const waiters = [];
 	const pump = (async () => {
-		const decoder = new TextDecoder();
-		let buffer = "";
 		try {
-			for await (const chunk of res.body) {
-				buffer += decoder.decode(chunk, { stream: true });
-				let end;
-				while ((end = buffer.indexOf("\n\n")) >= 0) {
-					const frame = buffer.slice(0, end);
-					buffer = buffer.slice(end + 2);
-					const event = /^event: (.*)$/m.exec(frame)?.[1];
-					const data = /^data: (.*)$/m.exec(frame)?.[1];
-					if (event && data !== undefined) events.push({ event, data: JSON.parse(data) });
-					for (const w of [...waiters]) w();
-				}
+			for await (const { event, data } of sseFrames(res.body)) {
+				if (event) events.push({ event, data });
+				for (const w of [...waiters]) w();
 			}
 		} catch {}
 	})();
