@@ -108,7 +108,9 @@ export class SimDevice extends EventEmitter {
 		this.worker = await xsnap({
 			os: os.type(),
 			spawn: (bin, args, opts) => {
-				const child = spawn(bin, args, { ...opts, stdio: opts.stdio.map((s, i) => (i === 2 ? "pipe" : s)) });
+				// its own process group: a Ctrl-C at the terminal is for the simulation to handle (power fail,
+				// de-registration), not a signal that kills every simulated chip at once
+				const child = spawn(bin, args, { ...opts, detached: true, stdio: opts.stdio.map((s, i) => (i === 2 ? "pipe" : s)) });
 				child.stderr.on("data", (d) => { stderr += d; });
 				return child;
 			},
@@ -139,6 +141,9 @@ export class SimDevice extends EventEmitter {
 		await this.#command({ op: "gc" });
 		this.loaded = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
 		this.lastChunkBytes = this.loaded.chunkBytes;
+		// in real time the wall clock ran on while the worker started: main starts at now, or
+		// its first timers would all be late at once (at x600, half a second is five minutes)
+		if (!this.clock.virtual) await this.#command({ op: "advance", until: Math.floor(this.clock.now()) });
 		try {
 			await this.worker.evaluate(deviceCode.main);
 		} catch (e) {
