@@ -141,3 +141,41 @@ test("Wi-Fi lost for ten minutes: heating goes on, the firmware reconnects with 
 	t.truthy(state.server.client(EP));
 	t.is(dev.resets.length, 0);
 });
+
+test("modes and calibration: manual lets the server switch the relay, off keeps it off, the sensor offset shifts the reading", async (t) => {
+	const { sim, dev, read, write } = await setup(t, { board: { room: { temperature: 22, outside: 15 } } });
+	await sim.run(5 * 60_000);
+	t.false((await dev.state()).room.heater, "warm room: off in auto");
+	const refused = await write("/3306/0/5850", "true");
+	t.false(refused.success);
+	t.regex(refused.errormessage ?? JSON.stringify(refused), /set mode manual/);
+	t.true((await write("/32700/0/3", "2")).success, "mode manual");
+	t.true((await write("/3306/0/5850", "true")).success);
+	await sim.run(1000);
+	t.true((await dev.state()).room.heater, "the server switched it on");
+	t.is((await read("/3306/0/5850")).content.value, true);
+	t.true((await write("/32700/0/3", "0")).success, "mode off");
+	await sim.run(1000);
+	t.false((await dev.state()).room.heater, "off at once, minimum on time or not");
+	// calibration: +1.5 °C
+	const before = (await read("/3303/0/5700")).content.value;
+	t.true((await write("/32700/0/4", "1.5")).success);
+	await sim.run(20_000);
+	const after = (await read("/3303/0/5700")).content.value;
+	const room = (await dev.state()).room.temperature;
+	t.true(Math.abs(after - (room + 1.5)) < 0.05, `reported ${after}, room ${room}`);
+	t.true(after - before > 1.3);
+});
+
+test("a stuck sensor (the same reading for 15 minutes) is a failure: relay off, sensor state 3", async (t) => {
+	const { sim, dev, read } = await setup(t, { board: { room: { temperature: 16, outside: 0 } } });
+	await sim.run(60_000);
+	t.true((await dev.state()).room.heater);
+	await dev.sensorFault("stuck");
+	await sim.run(14 * 60_000);
+	t.true((await dev.state()).room.heater, "not yet: a quiet room can read steady for a while");
+	await sim.run(2 * 60_000);
+	t.false((await dev.state()).room.heater, "off after 15 minutes of the very same reading");
+	t.is((await read("/32700/0/9")).content.value, 3);
+	t.deepEqual((await read("/3/0/11")).content.values, { 0: 8 });
+});
