@@ -29,6 +29,11 @@ export const codecs: { readonly [format: number]: Codec | undefined } = {
 	[ContentFormat.SenmlJson]: senmlJson,
 	[ContentFormat.SenmlCbor]: senmlCbor,
 	[ContentFormat.LwM2MCbor]: lwm2mCbor,
+	// the numbers of LwM2M 1.0's drafts, which servers built then still send (lwm2m-node-lib
+	// writes text as 1541): read as what they meant; answers use the registered numbers
+	1541: text,
+	1542: tlv,
+	1544: opaque,
 };
 
 export const codec = (format: number): Codec | undefined => codecs[format];
