@@ -171,6 +171,8 @@ libcoap("libcoap client: Observe gets at least 3 notifications", async (t) => {
 	const { stdout } = await run("coap-client-notls", ["-m", "get", "-s", "2", `coap://${HOST}:${port}/counter`]);
 	const values = stdout.split(/\s+/).filter(Boolean).map(Number);
 	t.true(values.length >= 4, `initial response and notifications: ${JSON.stringify(values)}`);
-	for (let i = 1; i < values.length; i++) t.true(values[i] > values[i - 1]);
+	// a payload libcoap printed twice (a retransmission under load) may repeat; it never goes back
+	for (let i = 1; i < values.length; i++) t.true(values[i] >= values[i - 1], JSON.stringify(values));
+	t.true(new Set(values).size >= 4, `at least 4 distinct states: ${JSON.stringify(values)}`);
 	t.is(dev.resets.length, 0);
 });
