@@ -80,7 +80,6 @@ export class LwObject {
 	readonly model: Model;
 	readonly def: ObjectDef;
 	readonly instances: Instance[] = []; // ascending ids
-	#resources: ResourceDef[] = [];
 	/** The server asks for a new instance: return an error text to refuse; undefined to accept. */
 	onCreate: ((instance: Instance) => string | undefined) | undefined = undefined;
 	/** The server deletes an instance: return an error text to refuse. */
@@ -88,10 +87,11 @@ export class LwObject {
 	constructor(model: Model, def: ObjectDef) {
 		this.model = model;
 		this.def = def;
-		for (const r of def.resources) this.#resources[r.id] = r;
 	}
+	// a scan of a few dozen definitions: no table indexed by ids up to 65535 (IPSO's are 5xxx)
 	resource(id: number): ResourceDef | undefined {
-		return this.#resources[id];
+		for (const r of this.def.resources) if (r.id === id) return r;
+		return undefined;
 	}
 	instance(id: number): Instance | undefined {
 		for (const i of this.instances) if (i.id === id) return i;
