@@ -80,6 +80,20 @@ test("Observe: a registration gets NON notifications with rising sequence number
 	t.true(dev.traces().includes("observation ended counter reset"));
 });
 
+test("Observe: a resource whose handler answers later still notifies, next to one that answers at once", async (t) => {
+	const { sim, inbox, request } = await setup(t, { notifyMs: 1000 });
+	const slow = Buffer.from("slow"), quick = Buffer.from("quick");
+	const first = await request("GET", [opt("Observe", 0), opt("Uri-Path", "slow")], undefined, slow);
+	t.is(first.code, "0.00", "a separate response: the ACK first");
+	await request("GET", [opt("Observe", 0), opt("Uri-Path", "counter")], undefined, quick);
+	await sim.run(5_500);
+	const values = (token) => notificationsFor(inbox, token).map((m) => Number(m.p.payload.toString()));
+	const s = values(slow), q = values(quick);
+	t.true(s.length >= 5 && q.length >= 5, `${s.length} slow, ${q.length} quick`);
+	for (let i = 1; i < s.length; i++) t.true(s[i] > s[i - 1], JSON.stringify(s));
+	for (let i = 1; i < q.length; i++) t.true(q[i] > q[i - 1], JSON.stringify(q));
+});
+
 test("Observe: a GET with Observe=1 deregisters", async (t) => {
 	const { sim, dev, inbox, request } = await setup(t, { notifyMs: 1000 });
 	const token = Buffer.from("obs2");

@@ -15,6 +15,8 @@ import { Block1Receiver, Block1Result, Block2Sender } from "./block";
 import { Observation, ObserveRegistry } from "./observe";
 import { utf8Length, utf8Read, utf8Write } from "./utf8";
 
+const EMPTY = new Uint8Array(0);
+
 export class Request {
 	method: number = Method.GET;
 	path = "";
@@ -51,6 +53,18 @@ export class Response {
 	#send: ((response: Response) => void) | undefined;
 	constructor(send: (response: Response) => void) {
 		this.#send = send;
+	}
+	/** Ready for another use (a notification): defaults back, `send` the way out. */
+	rearm(send: (response: Response) => void): this {
+		this.code = Code.Content;
+		this.payload = undefined;
+		this.contentFormat = -1;
+		this.locationPath = undefined;
+		this.maxAge = -1;
+		this.deferred = false;
+		this.observable = false;
+		this.#send = send;
+		return this;
 	}
 	/** Answer later; call send() when ready. A CON request is acknowledged meanwhile. */
 	defer() {
@@ -234,17 +248,39 @@ export class CoapServer {
 			o.pending = true; // sent when the confirmable one in flight is acknowledged
 			return;
 		}
-		const request = new Request(o.peer);
+		// one Request and Response serve every notification a handler answers at once (no
+		// garbage per notification); one it defers keeps them, and the next gets new ones
+		const request = (this.#noteRequest ??= new Request(o.peer));
+		request.peer = o.peer;
 		request.method = o.method;
 		request.path = o.path;
+		request.query.length = 0;
+		request.contentFormat = -1;
 		request.accept = o.accept;
 		request.observe = 0;
+		request.payload = EMPTY;
 		request.notification = true;
 		request.observation = o;
-		const response = new Response((r) => this.#sendNotification(o, r));
+		const response = (this.#noteResponse ??= new Response(this.#sendNote)).rearm(this.#sendNote);
 		this.handler(request, response);
-		if (!response.deferred) response.send();
+		if (response.deferred) {
+			this.#noting.set(response, o);
+			this.#noteRequest = this.#noteResponse = undefined;
+			return;
+		}
+		response.send();
+		request.observation = undefined;
 	}
+
+	#noteRequest: Request | undefined = undefined;
+	#noteResponse: Response | undefined = undefined;
+	// the observation travels on the response's request: a deferred one still knows it
+	#sendNote = (response: Response) => {
+		const o = this.#noting.get(response) ?? this.#noteRequest?.observation;
+		this.#noting.delete(response);
+		if (o) this.#sendNotification(o, response);
+	};
+	#noting = new Map<Response, Observation>();
 
 	#sendNotification(o: Observation, response: Response) {
 		if (this.registry.observations.indexOf(o) < 0) return;
