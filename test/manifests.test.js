@@ -62,3 +62,9 @@ test("every config key the firmware reads has a default in the shared manifest",
 	t.deepEqual(missing, [], "config keys read by device/ but not in manifests/thermostat.json");
 	t.true(used.size >= 15);
 });
+
+test("the local LwM2M server knows the thermostat's custom object: its DDF copy is the firmware's", (t) => {
+	const firmware = fs.readFileSync(path.join(root, "device/thermostat/ddf/32700.xml"), "utf8");
+	const server = fs.readFileSync(path.join(root, "host-sim/lwm2m-server/models/32700.xml"), "utf8");
+	t.is(server, firmware, "copy device/thermostat/ddf/32700.xml to host-sim/lwm2m-server/models/ after changing it");
+});
