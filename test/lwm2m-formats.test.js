@@ -392,7 +392,8 @@ test("link-format: malformed input is refused with the place of the fault", (t) 
 // ------------------------------------------------------------------ DDF models
 
 test("DDF: every registry object loads with its ids, names, versions and resource definitions", (t) => {
-	t.deepEqual(models.objects().map((o) => o.id), [0, 1, 2, 3, 4, 5, 3300, 3303, 3306, 3308, 3342]);
+	t.deepEqual(models.objects().map((o) => o.id), [0, 1, 2, 3, 4, 5, 3300, 3303, 3306, 3308, 3342, 32700]);
+	t.like(models.resource(32700, 0), { name: "Hysteresis", operations: "RW", type: "FLOAT", range: { min: 0.1, max: 5 } });
 	const temperature = models.object(3303);
 	t.like(temperature, { name: "Temperature", version: "1.1", multiple: true, mandatory: false });
 	t.like(temperature.resources.get(5700), { name: "Sensor Value", operations: "R", multiple: false, mandatory: true, type: "FLOAT", units: "" });
