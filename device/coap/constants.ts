@@ -7,6 +7,9 @@ export const Type = { CON: 0, NON: 1, ACK: 2, RST: 3 } as const;
 /** class << 5 | detail, e.g. 2.05 = 0x45 */
 export const code = (cls: number, detail: number) => (cls << 5) | detail;
 
+/** "2.05" for 0x45: how a code is written in logs and error texts */
+export const codeText = (c: number) => `${c >> 5}.${String(c & 31).padStart(2, "0")}`;
+
 export const Method = { GET: 1, POST: 2, PUT: 3, DELETE: 4, FETCH: 5, PATCH: 6, iPATCH: 7 } as const;
 
 export const Code = {

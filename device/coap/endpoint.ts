@@ -9,7 +9,7 @@
 //  - At most NSTART confirmable requests are outstanding per peer; more wait their turn.
 //  - Responses match requests by token and peer; ACK and RST by Message ID and peer.
 
-import Timer from "timer";
+import { Alarm } from "../alarm";
 import { Type, Code, Option, ACK_TIMEOUT, ACK_RANDOM_FACTOR, MAX_RETRANSMIT, NSTART, EXCHANGE_LIFETIME, NON_LIFETIME, MAX_MESSAGE } from "./constants";
 import { Message, Encoder, Decoded, hexKey } from "./message";
 import type { Transport } from "./transport";
@@ -137,7 +137,6 @@ interface Remembered {
 	acknowledged: boolean;
 }
 
-const IDLE = 0x3fffffff; // a repeat long enough that the shared timer is never freed
 
 export class Endpoint {
 	readonly transport: Transport;
@@ -153,7 +152,7 @@ export class Endpoint {
 	#transmissions: Transmission[] = [];
 	#requests = new Map<string, ClientRequest>();
 	#mid: number;
-	#timer: Timer;
+	#alarm: Alarm;
 	#ackTimeout: number;
 	#randomFactor: number;
 	#maxRetransmit: number;
@@ -172,8 +171,7 @@ export class Endpoint {
 		this.#maxRemembered = options.maxRemembered ?? 32;
 		this.#log = options.log ?? (() => {});
 		this.#mid = Math.floor(Math.random() * 0x10000);
-		this.#timer = Timer.repeat(() => this.#tick(), IDLE);
-		Timer.schedule(this.#timer);
+		this.#alarm = new Alarm(() => this.#tick());
 		this.transport = typeof transport === "function" ? transport(this) : transport;
 	}
 
@@ -489,8 +487,7 @@ export class Endpoint {
 			const first = this.#remembered.values().next().value;
 			if (first && first.expires < next) next = first.expires;
 		}
-		if (next === Infinity) Timer.schedule(this.#timer);
-		else Timer.schedule(this.#timer, Math.max(0, Math.ceil(next - Date.now())), IDLE); // timers count whole ms
+		this.#alarm.at(next);
 	}
 
 	#tick() {
@@ -529,7 +526,7 @@ export class Endpoint {
 		this.#closed = true;
 		this.#transmissions.length = 0;
 		this.#remembered.clear();
-		Timer.clear(this.#timer);
+		this.#alarm.close();
 		this.transport.close();
 	}
 }

@@ -13,7 +13,7 @@ import { blockNum, blockSzx, blockSize, blockValue, type Message } from "./messa
 import { Endpoint, Exchange, Peer, ResponseOptions, encodeResponseOptions } from "./endpoint";
 import { Block1Receiver, Block1Result, Block2Sender } from "./block";
 import { Observation, ObserveRegistry } from "./observe";
-import { utf8Length, utf8Read, utf8Write } from "./utf8";
+import { utf8Read, utf8Encode } from "./utf8";
 
 const EMPTY = new Uint8Array(0);
 
@@ -80,10 +80,7 @@ export class Response {
 	bytes(): Uint8Array {
 		const p = this.payload;
 		if (p === undefined) return new Uint8Array(0);
-		if (typeof p !== "string") return p;
-		const out = new Uint8Array(utf8Length(p));
-		utf8Write(p, out, 0);
-		return out;
+		return typeof p === "string" ? utf8Encode(p) : p;
 	}
 }
 

@@ -49,6 +49,13 @@ export function utf8Write(text: string, into: Uint8Array, offset: number): numbe
 	return offset;
 }
 
+/** `text` as a new UTF-8 byte array. */
+export function utf8Encode(text: string): Uint8Array {
+	const out = new Uint8Array(utf8Length(text));
+	utf8Write(text, out, 0);
+	return out;
+}
+
 /** Decodes bytes[start, end); invalid sequences become U+FFFD. */
 export function utf8Read(bytes: Uint8Array, start = 0, end = bytes.length): string {
 	let out = "";

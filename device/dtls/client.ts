@@ -14,14 +14,15 @@
 // do not authenticate or repeat one already seen (a 64-record window) are dropped without
 // a word, as DTLS wants. No plaintext application data ever leaves or is accepted.
 
-import Timer from "timer";
+import { Alarm } from "../alarm";
 import UDP from "embedded:io/socket/udp";
 import RNG from "rng";
 import type { Receiver, Transport } from "../coap/transport";
 import { AlertDescription, AlertLevel, ContentType, HANDSHAKE_HEADER, HandshakeType, RECORD_HEADER, Suite, VERSION_MAJOR, VERSION_MINOR, alertName } from "./constants";
 import { DecodeError, Reassembly, clientHello, cookieOf, handshakeMessage, parsePskHint, parseServerHello, pskClientKeyExchange, pskPremaster } from "./handshake";
 import { keyBlockLength, protections, writeSeq, type Protection } from "./protection";
-import { ascii, prf, sha256Of } from "./prf";
+import { prf, sha256Of } from "./prf";
+import { utf8Encode } from "../coap/utf8";
 
 export interface DtlsOptions {
 	identity: string;
@@ -41,7 +42,6 @@ const MAX_TIMEOUT = 32_000; // transmissions at 0, 1, 3, 7, 15, 31, 63 s: then t
 const MAX_QUEUED = 4;
 const FIRST_HOLD = 30_000; // after a failed handshake no new one for this long, doubling
 const LAST_HOLD = 600_000;
-const IDLE = 0x3fffffff;
 
 export class DtlsTransport implements Transport {
 	readonly stats = { handshakes: 0, failures: 0, recordsIn: 0, recordsOut: 0, dropped: 0, replayed: 0, badRecords: 0, handshakeBytes: 0, handshakeDatagrams: 0 };
@@ -58,7 +58,7 @@ export class DtlsTransport implements Transport {
 	#state: State = State.Idle;
 	#address = "";
 	#port = 0;
-	#timer: Timer;
+	#alarm: Alarm;
 	#timeout = FIRST_TIMEOUT;
 	#flight: { type: number; body: Uint8Array; epoch: number }[] = [];
 	#queue: Uint8Array[] = [];
@@ -87,7 +87,7 @@ export class DtlsTransport implements Transport {
 	constructor(options: DtlsOptions, receive: Receiver) {
 		this.#receive = receive;
 		this.#log = options.log ?? (() => {});
-		this.#identity = ascii(options.identity);
+		this.#identity = utf8Encode(options.identity); // RFC 4279: a PSK identity is UTF-8
 		this.#key = options.key;
 		this.#suites = options.suites ?? [Suite.PSK_AES128_CCM8, Suite.PSK_AES128_CBC_SHA256];
 		const self = this;
@@ -101,8 +101,7 @@ export class DtlsTransport implements Transport {
 				}
 			},
 		});
-		this.#timer = Timer.repeat(() => this.#retransmit(), IDLE);
-		Timer.schedule(this.#timer);
+		this.#alarm = new Alarm(() => this.#retransmit());
 	}
 
 	get established() {
@@ -141,7 +140,7 @@ export class DtlsTransport implements Transport {
 		if (this.#state === State.Closed) return;
 		if (this.#state === State.Established) this.#sendRecords([{ type: ContentType.Alert, body: Uint8Array.of(AlertLevel.Warning, AlertDescription.CloseNotify), epoch: 1 }]);
 		this.#state = State.Closed;
-		Timer.clear(this.#timer);
+		this.#alarm.close();
 		this.#socket.close();
 	}
 
@@ -249,7 +248,7 @@ export class DtlsTransport implements Transport {
 		this.#hold = FIRST_HOLD;
 		this.#holdUntil = 0;
 		this.#flight.length = 0;
-		Timer.schedule(this.#timer);
+		this.#alarm.cancel();
 		this.#log(`dtls: session with ${this.#address}:${this.#port} established (${this.suite === Suite.PSK_AES128_CCM8 ? "PSK-AES128-CCM8" : "PSK-AES128-CBC-SHA256"}) in ${Date.now() - this.#started} ms`);
 		this.onEstablished();
 		const queued = this.#queue;
@@ -277,7 +276,7 @@ export class DtlsTransport implements Transport {
 		this.#flight.length = 0;
 		this.#queue.length = 0;
 		this.#write = this.#read = this.#pendingRead = undefined;
-		Timer.schedule(this.#timer);
+		this.#alarm.cancel();
 	}
 
 	// ---------------------------------------------------------------- flights
@@ -285,7 +284,7 @@ export class DtlsTransport implements Transport {
 		this.#flight = records;
 		this.#timeout = FIRST_TIMEOUT;
 		this.#sendRecords(records, true);
-		Timer.schedule(this.#timer, this.#timeout, IDLE);
+		this.#alarm.after(this.#timeout);
 	}
 
 	#retransmit() {
@@ -299,7 +298,7 @@ export class DtlsTransport implements Transport {
 		}
 		this.#timeout *= 2;
 		this.#sendRecords(this.#flight, true);
-		Timer.schedule(this.#timer, this.#timeout, IDLE);
+		this.#alarm.after(this.#timeout);
 	}
 
 	// ---------------------------------------------------------------- records out

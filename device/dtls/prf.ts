@@ -6,19 +6,14 @@
 
 import { Digest } from "crypt";
 import HMAC from "hmac";
+import { utf8Encode } from "../coap/utf8";
 
 const sha256 = new Digest("SHA256");
-
-export function ascii(text: string): Uint8Array {
-	const out = new Uint8Array(text.length);
-	for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
-	return out;
-}
 
 /** `length` bytes of PRF(secret, label, seed); `seed` may be given in parts (client random, server random). */
 export function prf(secret: Uint8Array, label: string, seeds: readonly Uint8Array[], length: number): Uint8Array {
 	const hmac = new HMAC(sha256, secret);
-	const labelBytes = ascii(label);
+	const labelBytes = utf8Encode(label);
 	let n = labelBytes.length;
 	for (const s of seeds) n += s.length;
 	const seed = new Uint8Array(n);

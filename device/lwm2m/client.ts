@@ -12,15 +12,16 @@ import Time from "time";
 import Net from "net";
 import Instrumentation from "instrumentation";
 import restart from "restart";
-import { Code, ContentFormat, Method } from "../coap/constants";
+import { Code, ContentFormat, Method, codeText } from "../coap/constants";
 import { ClientRequest, Endpoint } from "../coap/endpoint";
 import { CoapServer, type Request, type Response } from "../coap/server";
 import { UdpTransport, type Transport } from "../coap/transport";
+import { utf8Encode } from "../coap/utf8";
 import { DtlsTransport } from "../dtls/client";
 import { ByteWriter, DataType, Entry, LinkFormat, parsePath, path } from "./formats/index";
 import { AttributeStore } from "./attributes";
 import { collect, encode, LwError } from "./content";
-import { Management, codeText } from "./management";
+import { Management } from "./management";
 import { Model, type Instance, type Multi } from "./model";
 import { CONNECTIVITY, DEVICE, ErrorCode, SECURITY, SERVER, WLAN } from "./objects";
 import { Registration, State } from "./registration";
@@ -246,7 +247,7 @@ export class Lwm2mClient {
 		i.values.set(0, s.serverUri);
 		i.values.set(1, false);
 		i.values.set(2, s.securityMode);
-		i.values.set(3, ascii(s.pskIdentity));
+		i.values.set(3, utf8Encode(s.pskIdentity));
 		i.values.set(4, new Uint8Array(0));
 		i.values.set(5, hex(s.pskKey));
 		i.values.set(10, s.shortServerId);
@@ -354,12 +355,6 @@ export class Lwm2mClient {
 		i.bind(2, { read: () => Net.get("RSSI") });
 		i.bind(4, { read: () => new Map<number, string>([[0, Net.get("IP")]]) });
 	}
-}
-
-function ascii(s: string): Uint8Array {
-	const out = new Uint8Array(s.length);
-	for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
-	return out;
 }
 
 function hex(s: string): Uint8Array {

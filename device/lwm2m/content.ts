@@ -150,7 +150,7 @@ export function plan(model: Model, p: Path, entries: readonly Entry[], count: nu
 	for (let k = 0; k < count; k++) {
 		const e = entries[k];
 		if (e.object !== p.object || (p.instance >= 0 && e.instance !== p.instance) || (p.resource >= 0 && e.resource !== p.resource) || (p.index >= 0 && e.index !== p.index) || e.instance < 0 || e.resource < 0) {
-			throw new LwError(Code.BadRequest, `a value for ${entryPath(e)} in a write to ${pathText(p)}`);
+			throw new LwError(Code.BadRequest, `a value for ${entryPath(e)} in a write to ${pathString(p)}`);
 		}
 		const instance = create && e.instance === create.id ? create : model.instance(e.object, e.instance);
 		if (!instance) throw new LwError(Code.NotFound, `no instance /${e.object}/${e.instance}`);
@@ -195,5 +195,4 @@ export function apply(changes: readonly Change[]) {
 	for (const c of changes) c.instance.set(c.resource.id, c.value);
 }
 
-export const pathText = pathString;
 const entryPath = (e: Entry) => pathString(e);

@@ -9,11 +9,11 @@
 //   FETCH        Read-Composite (and Observe-Composite)
 //   iPATCH       Write-Composite
 
-import { Code, Method } from "../coap/constants";
+import { Code, Method, codeText } from "../coap/constants";
 import type { Request, Response } from "../coap/server";
-import { ByteWriter, ContentFormat, DataType, Entry, FormatError, LinkFormat, parsePath, path, type Path } from "./formats/index";
+import { ByteWriter, ContentFormat, DataType, Entry, FormatError, LinkFormat, parsePath, path, pathString, type Path } from "./formats/index";
 import { AttributeSet, parseAttributes, type AttributeStore } from "./attributes";
-import { LwError, apply, collect, decode, encode, pathText, plan, resolve, responseFormat, type Change } from "./content";
+import { LwError, apply, collect, decode, encode, plan, resolve, responseFormat, type Change } from "./content";
 import { Instance, Op, type Model } from "./model";
 import type { Reporting } from "./reporting";
 
@@ -87,7 +87,7 @@ export class Management {
 	// ---------------------------------------------------------------- Read, Observe
 	#read(request: Request, p: Path, response: Response) {
 		const n = collect(this.model, p, this.#entries);
-		if (!n && p.resource >= 0) throw new LwError(Code.NotFound, `${pathText(p)} has no value`);
+		if (!n && p.resource >= 0) throw new LwError(Code.NotFound, `${pathString(p)} has no value`);
 		const format = responseFormat(request.accept, this.#entries, n, p);
 		response.payload = encode(format, this.#entries, n, p, this.#out);
 		response.contentFormat = format;
@@ -167,7 +167,7 @@ export class Management {
 		const { resource } = resolve(this.model, p);
 		if (p.index >= 0) throw new LwError(Code.BadRequest, "attributes are set on objects, instances and resources");
 		const numeric = !!resource && (resource.type === DataType.Integer || resource.type === DataType.Unsigned || resource.type === DataType.Float);
-		const key = pathText(p);
+		const key = pathString(p);
 		let next: AttributeSet;
 		try {
 			next = parseAttributes(request.query, this.attributes.get(key), numeric, p.resource >= 0);
@@ -199,13 +199,13 @@ export class Management {
 			const args = request.text();
 			if (!EXECUTE_ARGS.test(args)) throw new LwError(Code.BadRequest, `bad Execute arguments "${args}"`);
 			const execute = instance!.bindings.get(resource!.id)?.execute;
-			if (!execute) throw new LwError(Code.MethodNotAllowed, `${pathText(p)} cannot be executed`);
+			if (!execute) throw new LwError(Code.MethodNotAllowed, `${pathString(p)} cannot be executed`);
 			const problem = execute(args);
 			if (problem) throw new LwError(Code.BadRequest, problem);
 			response.code = Code.Changed;
 			return;
 		}
-		if (!(resource!.ops & Op.W) || !resource!.multiple) throw new LwError(Code.MethodNotAllowed, `${pathText(p)} cannot be executed`);
+		if (!(resource!.ops & Op.W) || !resource!.multiple) throw new LwError(Code.MethodNotAllowed, `${pathString(p)} cannot be executed`);
 		this.#write(request, p, false, response);
 	}
 
@@ -240,11 +240,11 @@ export class Management {
 	#delete(p: Path, response: Response) {
 		const { object, instance } = resolve(this.model, p);
 		if (!instance || p.resource >= 0) throw new LwError(Code.MethodNotAllowed, "Delete is on an instance");
-		if (p.object === 1 || !object.onDelete) throw new LwError(Code.MethodNotAllowed, `${pathText(p)} cannot be deleted`);
+		if (p.object === 1 || !object.onDelete) throw new LwError(Code.MethodNotAllowed, `${pathString(p)} cannot be deleted`);
 		const problem = object.onDelete(instance);
 		if (problem) throw new LwError(Code.BadRequest, problem);
 		object.remove(instance);
-		this.attributes.forget(pathText(p));
+		this.attributes.forget(pathString(p));
 		this.reporting?.instanceDeleted(p.object, p.instance);
 		response.code = Code.Deleted;
 	}
@@ -263,7 +263,7 @@ export class Management {
 			for (const c of own) {
 				const same = all.find((x) => x.instance === c.instance && x.resource === c.resource);
 				if (same && same.value instanceof Map && c.value instanceof Map) c.value.forEach((v, id) => (same.value as Map<number, typeof v>).set(id, v));
-				else if (same) throw new LwError(Code.BadRequest, `${pathText(e)} given twice`);
+				else if (same) throw new LwError(Code.BadRequest, `${pathString(e)} given twice`);
 				else all.push(c);
 			}
 		}
@@ -276,6 +276,5 @@ function copyPath(e: Path): Path {
 	return path(e.object, e.instance, e.resource, e.index);
 }
 
-export const codeText = (code: number) => `${code >> 5}.${String(code & 31).padStart(2, "0")}`;
 const METHODS = ["", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH"];
 const methodName = (m: number) => METHODS[m] ?? `method ${m}`;

@@ -8,8 +8,8 @@
 // must know changes (objects, lifetime, binding); an Update answered 4.04 means the server
 // forgot the client: register again.
 
-import Timer from "timer";
-import { Code, ContentFormat, Method } from "../coap/constants";
+import { Alarm } from "../alarm";
+import { Code, ContentFormat, Method, codeText } from "../coap/constants";
 import { ClientRequest, type Endpoint } from "../coap/endpoint";
 import type { Message } from "../coap/message";
 
@@ -37,7 +37,6 @@ export const State = {
 } as const;
 export type State = (typeof State)[keyof typeof State];
 
-const IDLE = 0x3fffffff;
 const MAX_TRANSMIT_WAIT = 93; // s: an Update must be answered before the lifetime ends
 
 export class Registration {
@@ -54,7 +53,7 @@ export class Registration {
 	#settings: () => RegistrationSettings;
 	#links: () => Uint8Array;
 	#log: (text: string) => void;
-	#timer: Timer;
+	#alarm: Alarm;
 	#attempt = 0;
 	#sequence = 0;
 	#updateLinks = false;
@@ -67,8 +66,7 @@ export class Registration {
 		this.#settings = settings;
 		this.#links = links;
 		this.#log = log;
-		this.#timer = Timer.repeat(() => this.#due(), IDLE);
-		Timer.schedule(this.#timer);
+		this.#alarm = new Alarm(() => this.#due());
 	}
 
 	get registered() {
@@ -117,13 +115,13 @@ export class Registration {
 			this.#set(State.Disabled, `for ${seconds} s`);
 			this.#attempt = 0;
 			this.#sequence = 0;
-			Timer.schedule(this.#timer, seconds * 1000, IDLE);
+			this.#alarm.after(seconds * 1000);
 		});
 	}
 
 	close() {
 		this.#cancel();
-		Timer.clear(this.#timer);
+		this.#alarm.close();
 		this.state = State.Stopped;
 	}
 
@@ -242,11 +240,11 @@ export class Registration {
 
 	#wait(ms: number, state?: State) {
 		if (state) this.state = state;
-		Timer.schedule(this.#timer, Math.max(0, Math.ceil(ms)), IDLE);
+		this.#alarm.after(ms);
 	}
 
 	#cancel() {
-		Timer.schedule(this.#timer);
+		this.#alarm.cancel();
 		if (this.#request && !this.#request.done) this.endpoint.forget(this.#request);
 		this.#request = undefined;
 	}
@@ -271,7 +269,6 @@ export class Registration {
 	}
 }
 
-const codeText = (code: number) => `${code >> 5}.${String(code & 31).padStart(2, "0")}`;
 
 function reason(m: Message): string {
 	const p = m.payload();

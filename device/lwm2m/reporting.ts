@@ -6,16 +6,15 @@
 //
 // One timer serves every observation: it is set for the earliest moment any is due.
 
-import Timer from "timer";
+import { Alarm } from "../alarm";
 import type { CoapServer, Request } from "../coap/server";
 import type { Observation } from "../coap/observe";
-import { DataType, type Entry, type Path, isUnder, path } from "./formats/index";
+import { DataType, type Entry, type Path, isUnder, parsePath, path } from "./formats/index";
 import { entryAt } from "./formats/record";
 import { AttributeSet, type AttributeStore } from "./attributes";
 import { collect } from "./content";
 import type { Model } from "./model";
 
-const IDLE = 0x3fffffff;
 
 class Watch {
 	readonly paths: Path[];
@@ -35,7 +34,7 @@ export class Reporting {
 	readonly server: CoapServer;
 	/** the Server object's default pmin/pmax (s) */
 	defaults: () => { pmin: number; pmax: number };
-	#timer: Timer;
+	#alarm: Alarm;
 	// composite paths of an observation being registered, by token, until the CoAP server has made it
 	#registering = new Map<string, Path[]>();
 	#entries: Entry[] = [];
@@ -46,8 +45,7 @@ export class Reporting {
 		this.attributes = attributes;
 		this.server = server;
 		this.defaults = defaults;
-		this.#timer = Timer.repeat(() => this.#tick(), IDLE);
-		Timer.schedule(this.#timer);
+		this.#alarm = new Alarm(() => this.#tick());
 		server.onObservationEnded = (o) => {
 			o.context = undefined;
 			this.#schedule();
@@ -59,7 +57,7 @@ export class Reporting {
 	}
 
 	close() {
-		Timer.clear(this.#timer);
+		this.#alarm.close();
 		this.#registering.clear();
 	}
 
@@ -129,7 +127,8 @@ export class Reporting {
 			const composite = this.#registering.get(o.tokenKey);
 			this.#registering.delete(o.tokenKey);
 			const p = path();
-			if (!composite) parseObservedPath(o.path, p);
+			// the path Management parsed when it accepted the registration
+			if (!composite) parsePath("/" + o.path, p);
 			w = new Watch(composite ?? [p]);
 			w.lastSent = w.lastEvaluated = Date.now();
 			o.context = w;
@@ -202,8 +201,7 @@ export class Reporting {
 			if (a.pmax > 0 && a.pmax >= a.pmin) next = Math.min(next, w.lastSent + a.pmax * 1000);
 			if (a.epmax > 0) next = Math.min(next, w.lastEvaluated + a.epmax * 1000);
 		}
-		if (next === Infinity) Timer.schedule(this.#timer);
-		else Timer.schedule(this.#timer, Math.max(0, Math.ceil(next - Date.now())), IDLE);
+		this.#alarm.at(next);
 	}
 }
 
@@ -215,12 +213,4 @@ function safeCollect(model: Model, p: Path, out: Entry[]): number {
 	} catch {
 		return 0;
 	}
-}
-
-function parseObservedPath(text: string, p: Path) {
-	const parts = text.split("/");
-	p.object = parts[0] ? Number(parts[0]) : -1;
-	p.instance = parts.length > 1 ? Number(parts[1]) : -1;
-	p.resource = parts.length > 2 ? Number(parts[2]) : -1;
-	p.index = parts.length > 3 ? Number(parts[3]) : -1;
 }

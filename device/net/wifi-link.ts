@@ -4,7 +4,7 @@
 // jitter), telling the application when the network comes and goes.
 
 import WiFi from "wifi";
-import Timer from "timer";
+import { Alarm } from "../alarm";
 
 const FIRST_RETRY = 1000;
 const LAST_RETRY = 64_000;
@@ -17,14 +17,13 @@ export class WiFiLink {
 	#options: { ssid: string; password?: string };
 	#monitor: WiFi | undefined = undefined;
 	#retry = FIRST_RETRY;
-	#timer: Timer;
+	#alarm: Alarm;
 	#log: (text: string) => void;
 
 	constructor(ssid: string, password: string | undefined, log: (text: string) => void) {
 		this.#options = password ? { ssid, password } : { ssid };
 		this.#log = log;
-		this.#timer = Timer.repeat(() => this.#connect(), 0x3fffffff);
-		Timer.schedule(this.#timer);
+		this.#alarm = new Alarm(() => this.#connect());
 	}
 
 	start() {
@@ -34,12 +33,12 @@ export class WiFiLink {
 	#connect() {
 		this.#monitor?.close();
 		this.#monitor = new WiFi(this.#options, (message) => this.#event(message));
-		Timer.schedule(this.#timer, CONNECT_TIMEOUT, 0x3fffffff);
+		this.#alarm.after(CONNECT_TIMEOUT);
 	}
 
 	#event(message: string) {
 		if (message === WiFi.gotIP) {
-			Timer.schedule(this.#timer);
+			this.#alarm.cancel();
 			this.#retry = FIRST_RETRY;
 			if (!this.up) {
 				this.up = true;
@@ -54,12 +53,12 @@ export class WiFiLink {
 			}
 			const wait = Math.round(this.#retry * (1 + Math.random() * 0.25));
 			this.#retry = Math.min(this.#retry * 2, LAST_RETRY);
-			Timer.schedule(this.#timer, wait, 0x3fffffff);
+			this.#alarm.after(wait);
 		}
 	}
 
 	close() {
-		Timer.clear(this.#timer);
+		this.#alarm.close();
 		this.#monitor?.close();
 	}
 }

@@ -1,0 +1,31 @@
+// One rescheduled wake-up, as the protocol layers need it (retransmissions, the next
+// notification, registration updates, Wi-Fi retries). Moddable frees a one-shot timer
+// once it fires, so this keeps one repeating timer with a period too long to come round
+// and moves it with Timer.schedule: no timer is made or freed per event.
+
+import Timer from "timer";
+
+const IDLE = 0x3fffffff;
+
+export class Alarm {
+	#timer: Timer;
+	constructor(fire: () => void) {
+		this.#timer = Timer.repeat(fire, IDLE);
+		Timer.schedule(this.#timer);
+	}
+	/** Fire in `ms` (timers count whole milliseconds). */
+	after(ms: number) {
+		Timer.schedule(this.#timer, Math.max(0, Math.ceil(ms)), IDLE);
+	}
+	/** Fire at `time` (Date.now() milliseconds); Infinity: not at all. */
+	at(time: number) {
+		if (time === Infinity) this.cancel();
+		else this.after(time - Date.now());
+	}
+	cancel() {
+		Timer.schedule(this.#timer);
+	}
+	close() {
+		Timer.clear(this.#timer);
+	}
+}
