@@ -254,6 +254,7 @@ export class SimDevice extends EventEmitter {
 	// ---------------------------------------------------------------- XS -> Node
 	async #handleCommand(message) {
 		const { header, payload } = unpack(message);
+		if (header.events) for (const event of header.events) this.#event(event);
 		let reply = {};
 		let replyPayload;
 		try {

@@ -28,15 +28,23 @@ export const host = {
 	config: undefined,
 };
 
-/** Synchronous request to Node (a UDP send, a preference write). */
+/**
+ * Synchronous request to Node (a UDP send, a preference write). Events queued so far go
+ * with it, so that Node sees them in the order the device made them: a trace before the
+ * datagram sent after it, as on the chip's serial console.
+ */
 export function call(header, payload) {
+	if (host.outbox.length) {
+		header.events = host.outbox;
+		host.outbox = [];
+	}
 	const reply = unpack(issue(pack(header, payload).buffer));
 	if (reply.header.horizon !== undefined) host.horizon = Math.min(host.horizon, reply.header.horizon);
 	if (reply.header.error) throw new Error(reply.header.error);
 	return reply;
 }
 
-/** Queue an event for Node; it leaves with the reply of the current command. */
+/** Queue an event for Node; it leaves with the next call or the reply of the current command. */
 export function emit(event) {
 	event.at = host.now;
 	host.outbox.push(event);

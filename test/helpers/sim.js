@@ -34,13 +34,3 @@ export function probes(device) {
 
 export const HOUR = 3_600_000;
 
-/**
- * Real time: a trace the device made while answering can reach Node after the answer
- * itself (the datagram leaves mid-turn, the trace with the turn's end). Wait for it.
- */
-export async function traced(device, text, ms = 3000) {
-	for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
-		if (device.traces().includes(text)) return true;
-	}
-	return device.traces().includes(text);
-}
