@@ -63,9 +63,7 @@ export class DtlsTransport implements Transport {
 	#flight: { type: number; body: Uint8Array; epoch: number }[] = [];
 	#queue: Uint8Array[] = [];
 	// record layer
-	#writeEpoch = 0;
 	#writeSeq = [0, 0];
-	#readEpoch = 0;
 	#write: Protection | undefined = undefined;
 	#read: Protection | undefined = undefined;
 	#pendingRead: Protection | undefined = undefined;
@@ -150,9 +148,7 @@ export class DtlsTransport implements Transport {
 		this.#port = port;
 		this.#state = State.Hello;
 		this.#started = Date.now();
-		this.#writeEpoch = 0;
 		this.#writeSeq[0] = this.#writeSeq[1] = 0;
-		this.#readEpoch = 0;
 		this.#write = this.#read = this.#pendingRead = undefined;
 		this.#messageSeq = 0;
 		this.#reassembly.reset();
@@ -209,7 +205,7 @@ export class DtlsTransport implements Transport {
 				this.#sendKeyExchange();
 				return;
 			case HandshakeType.Finished: {
-				if (this.#state !== State.Finishing || this.#readEpoch !== 1) throw new HandshakeError("Finished before ChangeCipherSpec", AlertDescription.UnexpectedMessage);
+				if (this.#state !== State.Finishing || !this.#read) throw new HandshakeError("Finished before ChangeCipherSpec", AlertDescription.UnexpectedMessage);
 				const expected = prf(this.#master, "server finished", [sha256Of(...this.#transcript)], 12);
 				let diff = body.length ^ 12;
 				for (let i = 0; i < 12 && i < body.length; i++) diff |= body[i] ^ expected[i];
@@ -259,7 +255,7 @@ export class DtlsTransport implements Transport {
 	#fail(reason: string, alert = -1) {
 		this.stats.failures++;
 		this.#holdOff();
-		if (alert >= 0) this.#sendRecords([{ type: ContentType.Alert, body: Uint8Array.of(AlertLevel.Fatal, alert), epoch: this.#writeEpoch }]);
+		if (alert >= 0) this.#sendRecords([{ type: ContentType.Alert, body: Uint8Array.of(AlertLevel.Fatal, alert), epoch: this.#write ? 1 : 0 }]); // after our ChangeCipherSpec, protected
 		this.#log(`dtls: handshake with ${this.#address}:${this.#port} failed: ${reason}`);
 		const address = this.#address, port = this.#port;
 		this.#idle();
@@ -377,7 +373,7 @@ export class DtlsTransport implements Transport {
 		let body = data.subarray(at + RECORD_HEADER, at + RECORD_HEADER + length);
 		this.stats.recordsIn++;
 		if (epoch === 1) {
-			const read = this.#read ?? (this.#readEpoch === 1 ? this.#pendingRead : undefined);
+			const read = this.#read; // set by the server's ChangeCipherSpec
 			if (!read) return void this.stats.dropped++;
 			if (!this.#fresh(seq)) return void this.stats.replayed++;
 			const opened = read.open(type, epoch, seq, body);
@@ -397,7 +393,6 @@ export class DtlsTransport implements Transport {
 				return;
 			case ContentType.ChangeCipherSpec:
 				if (this.#state === State.Finishing && body.length === 1 && body[0] === 1) {
-					this.#readEpoch = 1;
 					this.#read = this.#pendingRead;
 					this.#windowTop = -1;
 				}
