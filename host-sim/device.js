@@ -204,7 +204,7 @@ export class SimDevice extends EventEmitter {
 
 	async #advance(until) {
 		if (this.halted || !this.worker) return;
-		// now and then a collection, so that what the firmware reads as memory in use is live data
+		// a collection after the firmware read its memory use: its next reading is live data
 		if (this.gcDue) {
 			this.gcDue = false;
 			await this.#command({ op: "gc" });
@@ -317,6 +317,7 @@ export class SimDevice extends EventEmitter {
 				};
 			}
 			case "instrumentation": {
+				this.instrumentationRead = true;
 				// ESP32 slots are 16 bytes; chunk bytes as last measured (a snapshot cannot run mid-crank)
 				// live slots as of the last collection: the count between two includes garbage
 				const loaded = this.loaded ?? this.baseline;
@@ -358,7 +359,11 @@ export class SimDevice extends EventEmitter {
 		this.stats.commands++;
 		this.meter = result.meterUsage;
 		if (header.op === "gc") this.liveSlots = this.meter.currentHeapCount;
-		else if (this.stats.commands % 64 === 0 && this.loaded && !quiet) this.gcDue = true;
+		// a firmware that reads its memory gets live figures: a collection soon after it asked
+		else if (this.instrumentationRead && this.stats.commands % 64 === 0 && !quiet) {
+			this.instrumentationRead = false;
+			this.gcDue = true;
+		}
 		const micros = xsMicros(result.meterUsage.timestamps);
 		this.stats.xsMicros += micros;
 		this.onCommandTimed?.(header.op, micros);
