@@ -4,6 +4,7 @@
 // and moves it with Timer.schedule: no timer is made or freed per event.
 
 import Timer from "timer";
+import { monotonic } from "./monotonic";
 
 const IDLE = 0x3fffffff;
 
@@ -17,10 +18,10 @@ export class Alarm {
 	after(ms: number) {
 		Timer.schedule(this.#timer, Math.max(0, Math.ceil(ms)), IDLE);
 	}
-	/** Fire at `time` (Date.now() milliseconds); Infinity: not at all. */
+	/** Fire at `time` (monotonic() milliseconds); Infinity: not at all. */
 	at(time: number) {
 		if (time === Infinity) this.cancel();
-		else this.after(time - Date.now());
+		else this.after(time - monotonic());
 	}
 	cancel() {
 		Timer.schedule(this.#timer);

@@ -20,6 +20,7 @@ import { defaultBoard, checkBoard } from "./board-config.js";
 import { manifestConfig } from "./manifest.js";
 import { CryptHost } from "./crypt-host.js";
 import { Random } from "./models/random.js";
+import { ReceiveQueue, PeriodicTally, RECEIVE_QUEUE_PACKETS } from "./receive-queue.js";
 
 const BOOT_MS = 300; // an ESP32 takes about this long from reset to running main
 const MAX_BOOT_FAILURES = 5; // in a row: the sim stops a boot loop the chip would spin in
@@ -73,6 +74,10 @@ export class SimDevice extends EventEmitter {
 		this.link = new Link({ ...(options.link ?? {}), seed: this.seed ^ 0x5bd1e995 });
 		const rng = new Random((this.seed ^ 0x2545f491) >>> 0);
 		this.crypt = new CryptHost(() => rng.next());
+		// The chip's RNG is hardware: a reboot does not replay what it gave before. Each boot
+		// seeds the worker's Math.random (and the models' noise) with the next number of one
+		// stream per device, so a run stays repeatable for its seed while boots differ.
+		this.bootSeeds = new Random((this.seed ^ 0x68e31da4) >>> 0);
 		this.preferences = new PreferenceFile(options.storage);
 		this.logger = options.log;
 		this.meteringLimit = options.meteringLimit;
@@ -90,7 +95,11 @@ export class SimDevice extends EventEmitter {
 		this.meter = undefined;
 		this.serial = Promise.resolve();
 		this.relay = false;
-		this.stats = { commands: 0, xsMicros: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0 };
+		this.stats = { commands: 0, xsMicros: 0, datagramsIn: 0, datagramsOut: 0, bytesIn: 0, bytesOut: 0, receiveQueueFull: 0 };
+		this.receiveQueues = new Map(); // socket id -> ReceiveQueue
+		// lwIP drops silently; the sim says so, once per period with the count (not per datagram)
+		this.queueFullTally = new PeriodicTally(this.clock, (text) => this.logHost(text), (n, ms, last) =>
+			`udp: receive queue full: dropped ${n} more datagram${n === 1 ? "" : "s"} in ${ms / 1000} s (last from ${last.address}:${last.port})`);
 		/** (op, xsMicros) after each command: benchmarks time what the device does per event */
 		this.onCommandTimed = undefined;
 	}
@@ -124,7 +133,7 @@ export class SimDevice extends EventEmitter {
 		this.workerStderr = () => stderr;
 		await this.worker.evaluate(hostCode);
 		await this.#command({
-			op: "boot", now: Math.floor(this.now), seed: this.seed, board: this.board, config: this.config, saved: this.saved,
+			op: "boot", now: Math.floor(this.now), seed: this.bootSeeds.nextUint32(), board: this.board, config: this.config, saved: this.saved,
 		});
 		await this.#command({ op: "preference.load", store: this.preferences.store });
 		if (this.networkAvailable === false) await this.#command({ op: "wifi.available", available: false });
@@ -185,6 +194,7 @@ export class SimDevice extends EventEmitter {
 	async #stopWorker() {
 		for (const endpoint of this.sockets.values()) this.network.closeForDevice(endpoint);
 		this.sockets.clear();
+		this.receiveQueues.clear();
 		const worker = this.worker;
 		this.worker = undefined;
 		if (worker) await worker.terminate().catch(() => {});
@@ -236,19 +246,38 @@ export class SimDevice extends EventEmitter {
 		const copies = this.link.copies();
 		const deliveries = [];
 		for (let i = 0; i < copies; i++) {
+			const queue = this.receiveQueues.get(id);
+			if (!queue) return;
+			// lwIP takes it into the socket's queue now, or drops it: nothing waits in Node
+			const slot = queue.offer(this.clock.now());
+			if (!slot) {
+				this.#queueFull(rinfo);
+				continue;
+			}
 			const deliver = () => this.#exclusive(async () => {
-				if (!this.sockets.has(id)) return;
-				this.link.stats.received++;
-				this.stats.datagramsIn++;
-				this.stats.bytesIn += message.length;
-				const reply = await this.#at(this.clock.now(), { op: "udp.deliver", id, address: rinfo.address, port: rinfo.port }, message);
-				if (reply.accepted === false) this.logHost(`udp: receive queue full, dropped a datagram from ${rinfo.address}:${rinfo.port}`);
+				try {
+					if (!this.sockets.has(id)) return;
+					this.link.stats.received++;
+					this.stats.datagramsIn++;
+					this.stats.bytesIn += message.length;
+					const reply = await this.#at(this.clock.now(), { op: "udp.deliver", id, address: rinfo.address, port: rinfo.port }, message);
+					if (reply.accepted === false) this.#queueFull(rinfo);
+				} finally {
+					queue.done(slot.entry);
+				}
 			});
-			deliveries.push(deliver());
+			// the application task is still busy with earlier datagrams: it takes this one later
+			if (slot.at > this.clock.now()) this.clock.at(slot.at, deliver);
+			else deliveries.push(deliver());
 		}
 		const all = Promise.all(deliveries);
 		if (this.clock.virtual) return all; // the clock waits for it before time moves on
 		all.catch((e) => this.fail(e));
+	}
+
+	#queueFull(rinfo) {
+		this.stats.receiveQueueFull++;
+		this.queueFullTally.note(rinfo, () => `udp: receive queue full (${RECEIVE_QUEUE_PACKETS} datagrams), dropped a datagram from ${rinfo.address}:${rinfo.port}; counting further drops`);
 	}
 
 	// ---------------------------------------------------------------- XS -> Node
@@ -278,6 +307,7 @@ export class SimDevice extends EventEmitter {
 				try {
 					const endpoint = await this.network.openForDevice(this, header.port, (msg, rinfo) => this.#receive(id, msg, rinfo));
 					this.sockets.set(id, endpoint);
+					this.receiveQueues.set(id, new ReceiveQueue());
 					this.logHost(`udp: socket ${id} bound to ${endpoint.address}:${endpoint.port}`);
 					return { id, port: endpoint.port };
 				} catch (e) {
@@ -300,6 +330,7 @@ export class SimDevice extends EventEmitter {
 				const endpoint = this.sockets.get(header.id);
 				if (endpoint) this.network.closeForDevice(endpoint);
 				this.sockets.delete(header.id);
+				this.receiveQueues.delete(header.id);
 				return {};
 			}
 			case "preference.set":

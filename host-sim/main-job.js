@@ -14,7 +14,7 @@
 //                         simulated network (the embedded server joins it), then a summary.
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
+import { parseArgsWithNegatives } from "./cli/args.js";
 import { Simulation } from "./index.js";
 import { buildHost, buildDevice, root } from "./build.js";
 import { PreferenceFile } from "./storage.js";
@@ -49,12 +49,14 @@ heating its room model) and a web dashboard, in real time x speed on 127.0.0.1.
   --speed N           real-time factor (default 60: a simulated minute per second), up to ${MAX_SPEED}
   --devices N         number of thermostats, 1-${MAX_DEVICES} (default 1)
   --endpoint NAME     LwM2M endpoint name (default thermostat-1; with --devices N: NAME-1..NAME-N)
-  --server URI        register with this LwM2M server (coap://127.x.x.x:port) instead of
+  --server URI        register with this LwM2M server (coap://127.x.x.x:port, or
+                      coaps://127.x.x.x:port with --psk-identity/--psk-key) instead of
                       the embedded one: then no server is started and the dashboard shows
                       model data only
   --coap-port P       the embedded server's CoAP port (default 5683, 5684 with a PSK; 0: any free port)
-  --psk-identity ID   secure everything with DTLS 1.2 PSK: the embedded server takes coaps
-  --psk-key HEX       with this identity and key, and the thermostats get them (security mode 0)
+  --psk-identity ID   secure everything with DTLS 1.2 PSK: the thermostats get this identity
+  --psk-key HEX       and key (security mode 0); the embedded server takes coaps with them,
+                      an external one (--server coaps://...) must know them
   --http-port P       its REST API port (default 8080; 0: any free port)
   --dashboard-port P  the dashboard's port (default 8090; 0: any free port)
   --headless          no dashboard, console only
@@ -63,7 +65,7 @@ heating its room model) and a web dashboard, in real time x speed on 127.0.0.1.
                       simulated network)
   --flash DIR         where each device keeps its flash (default .host-sim/); the tuning
                       survives restarts
-  --outside C         mean outside temperature in °C (default 5; varies ±5 over the day)
+  --outside C         mean outside temperature in °C (default 5; varies ±5 over the day), e.g. --outside -5
   --every MIN         a status line per device every MIN simulated minutes (default 5)
   --seed N            make the run repeatable (device RNGs, link impairments)
   --verbose           also print the host's log, LwM2M updates and the server's log
@@ -81,7 +83,7 @@ const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 export function parseCommandLine(argv) {
 	let values;
 	try {
-		({ values } = parseArgs({
+		({ values } = parseArgsWithNegatives({
 			args: argv,
 			strict: true,
 			allowPositionals: false,
@@ -141,7 +143,6 @@ export function checkOptions(options = {}) {
 	if (o.pskIdentity !== undefined) {
 		if (!o.pskIdentity || o.pskIdentity.length > 128) fail(`--psk-identity "${o.pskIdentity}": give 1 to 128 characters`);
 		if (!/^([0-9a-fA-F]{2}){1,64}$/.test(o.pskKey)) fail(`--psk-key: give the key in hex, 1 to 64 bytes (e.g. 000102030405060708090a0b0c0d0e0f)`);
-		if (o.server !== undefined) fail("--psk-identity/--psk-key secure the embedded server; an external server keeps its own keys");
 	}
 	if (o.hours !== undefined) {
 		if (!(o.hours > 0) || o.hours > 24 * 366) fail(`--hours ${o.hours}: give a number of simulated hours, more than 0 and at most a year`);
@@ -154,13 +155,16 @@ export function checkOptions(options = {}) {
 	if (!Number.isInteger(o.devices) || o.devices < 1 || o.devices > MAX_DEVICES) fail(`--devices ${o.devices}: give a whole number of thermostats, 1-${MAX_DEVICES}`);
 	if (o.endpoint !== undefined && !NAME.test(o.endpoint)) fail(`--endpoint ${JSON.stringify(o.endpoint)}: 1-64 characters of A-Z a-z 0-9 _ . -`);
 	if (o.server !== undefined) {
-		const m = /^coap:\/\/(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?::(\d{1,5}))?\/?$/.exec(o.server);
-		if (/^coaps:/.test(o.server)) fail(`--server ${o.server}: coaps (DTLS) needs a PSK, which npm start does not provision; use coap://`);
-		if (!m) fail(`--server ${o.server}: give coap://<IPv4 address>[:port] (the firmware has no DNS), e.g. coap://127.0.0.1:5683`);
-		if (!LOOPBACK.test(m[1]) || m[1].split(".").some((x) => Number(x) > 255)) fail(`--server ${o.server}: only loopback addresses (127.0.0.0/8) are accepted`);
-		const p = m[2] === undefined ? 5683 : Number(m[2]);
+		const m = /^(coaps?):\/\/(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?::(\d{1,5}))?\/?$/.exec(o.server);
+		if (!m) fail(`--server ${o.server}: give coap://<IPv4 address>[:port] or coaps://... (the firmware has no DNS), e.g. coap://127.0.0.1:5683`);
+		const [, scheme, address, port] = m;
+		if (!LOOPBACK.test(address) || address.split(".").some((x) => Number(x) > 255)) fail(`--server ${o.server}: only loopback addresses (127.0.0.0/8) are accepted`);
+		// the firmware's Security object: PSK (mode 0) for coaps, NoSec (mode 3) for coap
+		if (scheme === "coaps" && o.pskIdentity === undefined) fail(`--server ${o.server}: coaps (DTLS) needs the identity and key the server knows the device by: add --psk-identity ID --psk-key HEX`);
+		if (scheme === "coap" && o.pskIdentity !== undefined) fail(`--server ${o.server}: --psk-identity/--psk-key secure the connection with DTLS, which takes coaps://`);
+		const p = port === undefined ? (scheme === "coaps" ? 5684 : 5683) : Number(port);
 		if (p < 1 || p > 65535) fail(`--server ${o.server}: bad port`);
-		o.serverUri = `coap://${m[1]}:${p}`;
+		o.serverUri = `${scheme}://${address}:${p}`;
 	}
 	o.coapPort = port("coapPort", "coap-port", o.pskIdentity !== undefined ? 5684 : 5683);
 	o.httpPort = port("httpPort", "http-port", 8080);
@@ -171,6 +175,8 @@ export function checkOptions(options = {}) {
 	o.every ??= 5;
 	if (!(o.every > 0)) fail(`--every ${o.every}: give simulated minutes, more than 0`);
 	if (o.seed !== undefined && !Number.isInteger(o.seed)) fail(`--seed ${o.seed}: give a whole number`);
+	// shown as given (an absolute path stays absolute), the default relative to where we run
+	o.flashShown = o.flash ?? (path.relative(process.cwd(), path.join(root, ".host-sim")) || ".");
 	o.flash = path.resolve(o.flash ?? path.join(root, ".host-sim"));
 	o.names = Array.from({ length: o.devices }, (_, i) => (o.devices === 1 ? o.endpoint ?? "thermostat-1" : `${o.endpoint ?? "thermostat"}-${i + 1}`));
 	for (const n of o.names) if (!NAME.test(n)) fail(`endpoint ${JSON.stringify(n)}: 1-64 characters of A-Z a-z 0-9 _ . -`);
@@ -181,6 +187,8 @@ export function checkOptions(options = {}) {
 }
 
 const time = (ms) => new Date(ms).toISOString().replace("T", " ").slice(0, 19);
+/** Words that mark a log line as a problem (shown in red on the dashboard). */
+const WARNING = /fault|not answering|refused|reset|expired|failed|halted/i;
 const c1 = (x) => (typeof x === "number" ? x.toFixed(1) : "?");
 const c2 = (x) => (typeof x === "number" ? x.toFixed(2) : "?");
 
@@ -204,8 +212,10 @@ function faultOf(state) {
 function serverClock(sim, speed) {
 	return {
 		now: () => sim.clock.now(),
-		after: (ms, fn) => realClock.after(Math.max(ms / speed, Math.min(ms, 10_000)), fn),
-		cancel: (item) => realClock.cancel(item),
+		// simulated time as the clock paces it (slower than wall x speed when Node lags: a
+		// lifetime must not run out on the wall while the device's Update waits its turn)
+		after: (ms, fn) => sim.clock.afterAtLeast(ms, Math.min(ms, 10_000), fn),
+		cancel: (item) => sim.clock.cancel(item),
 	};
 }
 
@@ -239,12 +249,13 @@ export async function startMainJob(options = {}) {
 	let sim, server, dashboard;
 	const job = { options: o, journal, devices: [], embedded, virtual, registered: new Map(), deregistered: new Set(), stats: new Map() };
 
-	const say = (text, device, at) => {
+	// `warn`: whether the line reports a problem (the dashboard shows those in red)
+	const say = (text, device, at, warn = WARNING.test(text)) => {
 		const t = at ?? sim?.now ?? Date.now();
 		print(`${time(t)} ${device ? `${device}: ` : ""}${text}`);
-		journal.add("log", { t, device, text });
+		journal.add("log", { t, device, text, warn });
 	};
-	const noteOnly = (text, device, at) => journal.add("log", { t: at ?? sim?.now ?? Date.now(), device, text });
+	const noteOnly = (text, device, at, warn = WARNING.test(text)) => journal.add("log", { t: at ?? sim?.now ?? Date.now(), device, text, warn });
 
 	try {
 		fs.mkdirSync(o.flash, { recursive: true });
@@ -325,7 +336,9 @@ export async function startMainJob(options = {}) {
 		const booted = o.names.map(async (name, index) => {
 			const storage = path.join(o.flash, `${name}.json`);
 			provision(storage, job.serverUri, name, o);
-			const stats = { relayOn: 0, min: Infinity, max: -Infinity, updates: 0, registrations: 0 };
+			// resets: the chip restarted unasked (a crash, the watchdog); reboots: the server asked (/3/0/4, /3/0/5)
+			const stats = { relayOn: 0, min: Infinity, max: -Infinity, updates: 0, registrations: 0, resets: 0, reboots: 0 };
+			let rebootAsked = false;
 			job.stats.set(name, stats);
 			const device = await sim.addDevice({
 				name,
@@ -334,6 +347,13 @@ export async function startMainJob(options = {}) {
 				board: { room: { ...ROOMS[index % ROOMS.length], outside: { mean: o.outside, amplitude: 5, coldestHour: 4 }, temperature: ROOM_START } },
 				log: (line, dev) => {
 					const routine = /^lwm2m: registered: updated|^coap: observation of .* ended/.test(line.text);
+					let warn = WARNING.test(line.text);
+					if (line.source === "device" && /^lwm2m: (reboot|factory reset) requested by the server$/.test(line.text)) {
+						rebootAsked = true;
+						warn = false;
+					}
+					// the restart the firmware made because the server asked: expected, not a fault
+					if (line.source === "host" && rebootAsked && /^reset #\d+: restart\(\) called by the firmware$/.test(line.text)) warn = false;
 					if (line.source === "device") {
 						if (/^de-registered$/.test(line.text)) dev.deregisteredAt = line.at;
 						const sp = /^thermostat: (?:relay .*, set point|setpoint =) (-?[\d.]+)$/.exec(line.text);
@@ -342,11 +362,14 @@ export async function startMainJob(options = {}) {
 						else if (/^lwm2m: (registering|waiting)/.test(line.text)) stats.lwm2m = "registering";
 						else if (/^lwm2m: (stopped|failed|not starting)/.test(line.text)) stats.lwm2m = "not registered";
 					}
-					if ((line.source === "device" && !routine) || o.verbose || /reset|halted/.test(line.text)) say(line.text, dev.name, line.at);
-					else noteOnly(line.text, dev.name, line.at);
+					if ((line.source === "device" && !routine) || o.verbose || /reset|halted/.test(line.text)) say(line.text, dev.name, line.at, warn);
+					else noteOnly(line.text, dev.name, line.at, warn);
 				},
 			});
-			device.on("reset", () => {
+			device.on("reset", (reason) => {
+				if (rebootAsked && reason === "restart() called by the firmware") stats.reboots++;
+				else stats.resets++;
+				rebootAsked = false;
 				device.setInput(POWER_FAIL_PIN, job.stopping ? 0 : 1).catch(() => {});
 			});
 			device.on("relay", (on, at) => {
@@ -417,7 +440,17 @@ export async function startMainJob(options = {}) {
 			const sp = setpointOf(d.name);
 			const fault = faultOf(s);
 			const lwm2m = embedded ? (job.registered.has(d.name) ? "registered" : "not registered") : `${job.stats.get(d.name).lwm2m ?? "not registered"} (says the device)`;
-			say(`room ${c2(s.room.temperature)} °C, set point ${sp === undefined ? "?" : `${sp} °C`}, relay ${s.room.heater ? "ON" : "off"}, outside ${c1(s.room.outside)} °C, sensor ${fault === "none" ? "ok" : fault}, ${lwm2m}${d.resets.length ? `, resets ${d.resets.length}` : ""}`, d.name);
+			const { resets, reboots } = job.stats.get(d.name);
+			const counts = `${resets ? `, resets ${resets}` : ""}${reboots ? `, reboots ${reboots} (asked by the server)` : ""}`;
+			// a status line is routine: red only for what is wrong now (the sensor, the registration)
+			const warn = fault !== "none" || !/^registered/.test(lwm2m);
+			say(`room ${c2(s.room.temperature)} °C, set point ${sp === undefined ? "?" : `${sp} °C`}, relay ${s.room.heater ? "ON" : "off"}, outside ${c1(s.room.outside)} °C, sensor ${fault === "none" ? "ok" : fault}, ${lwm2m}${counts}`, d.name, undefined, warn);
+		}
+		// real time: the clock slows the simulation when Node cannot keep up with wall x speed
+		const lag = sim.clock.lag;
+		if (!virtual && lag.slippedMs - (job.lastSlippedMs ?? 0) >= 1000) {
+			say(`simulation fell behind x${o.speed} (the machine is busy): ${((lag.slippedMs - (job.lastSlippedMs ?? 0)) / 1000).toFixed(0)} simulated s given up since the last status, ${(lag.slippedMs / 1000).toFixed(0)} s in all`);
+			job.lastSlippedMs = lag.slippedMs;
 		}
 	}
 	job.status = status;
@@ -446,7 +479,7 @@ export async function startMainJob(options = {}) {
 	say(
 		`${o.devices} simulated thermostat${o.devices > 1 ? "s" : ""} (${o.names.join(", ")}) on XS, ${virtual ? `virtual time, ${o.hours} h` : `real time x${o.speed}`}; ` +
 			`${embedded ? `LwM2M server ${job.serverUri}${job.apiUrl ? `, REST API ${job.apiUrl}` : ""}` : `registering with ${job.serverUri}`}` +
-			`${job.dashboardUrl ? `; dashboard ${job.dashboardUrl}` : ""}; flash in ${path.relative(process.cwd(), o.flash) || "."}${virtual ? "" : "; Ctrl-C to stop"}`,
+			`${job.dashboardUrl ? `; dashboard ${job.dashboardUrl}` : ""}; flash in ${o.flashShown}${virtual ? "" : "; Ctrl-C to stop"}`,
 	);
 
 	/** --hours: let the simulated time pass, a status line every `every` minutes. */
@@ -476,7 +509,7 @@ export async function startMainJob(options = {}) {
 			const reg = embedded ? `, LwM2M: ${job.registered.has(d.name) ? "registered" : "not registered"} (${s.registrations} registration${s.registrations === 1 ? "" : "s"}, ${s.updates} updates)` : "";
 			lines.push(
 				`  ${d.name}: room ${c2(room?.temperature)} °C (min ${c2(s.min)}, max ${c2(s.max)})${sp !== undefined ? `, set point ${sp} °C` : ""}, ` +
-					`heater on ${((room?.heaterOnMs ?? 0) / 3_600_000).toFixed(2)} h, relay switched on ${s.relayOn} time${s.relayOn === 1 ? "" : "s"}, outside ${c1(room?.outside)} °C${reg}, resets ${d.resets.length}`,
+					`heater on ${((room?.heaterOnMs ?? 0) / 3_600_000).toFixed(2)} h, relay switched on ${s.relayOn} time${s.relayOn === 1 ? "" : "s"}, outside ${c1(room?.outside)} °C${reg}, resets ${s.resets}${s.reboots ? `, reboots ${s.reboots} (asked by the server)` : ""}`,
 			);
 		}
 		return lines.join("\n");

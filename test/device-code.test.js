@@ -7,7 +7,8 @@ import ts from "typescript";
 import { buildDevice } from "../host-sim/build.js";
 import { root, tempDir } from "./helpers/sim.js";
 
-const MODDABLE = /^(embedded:|timer$|time$|preference$|mc\/|instrumentation$|net$|restart$|wifi$|debug$|flash$|ota$|crypt$|hmac$|rng$|text\/)/;
+// sim/board: the desktop simulator's stand-ins import it by its manifest name (sim.json)
+const MODDABLE = /^(embedded:|sim\/board$|timer$|time$|preference$|mc\/|instrumentation$|net$|restart$|wifi$|debug$|flash$|ota$|crypt$|hmac$|rng$|text\/)/;
 
 function sources(dir) {
 	return fs.readdirSync(dir, { withFileTypes: true, recursive: true })

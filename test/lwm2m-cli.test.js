@@ -5,19 +5,19 @@ import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Lwm2mServer } from "../host-sim/lwm2m-server/index.js";
+import { Lwm2mServer, realClock } from "../host-sim/lwm2m-server/index.js";
 import { TestClient, reply, CF } from "./helpers/lwm2m-client.js";
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "host-sim", "cli", "lwm2m.js");
 
 function cli(args) {
 	return new Promise((resolve) => {
-		execFile(process.execPath, [CLI, ...args], { timeout: 10_000 }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+		execFile(process.execPath, [CLI, ...args], { timeout: 60_000 }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
 	});
 }
 
-async function setup(t) {
-	const server = new Lwm2mServer({ coapPort: 0, httpPort: 0, requestTimeout: 2 });
+async function setup(t, { clock } = {}) {
+	const server = new Lwm2mServer({ coapPort: 0, httpPort: 0, requestTimeout: 2, ...(clock ? { clock } : {}) });
 	const { coapPort, httpPort } = await server.start();
 	const client = await new TestClient({ serverPort: coapPort, endpoint: "thermo-1" }).start();
 	t.teardown(async () => {
@@ -57,6 +57,9 @@ test("write, exec, create, delete and attributes send what they say", async (t) 
 	}
 	t.deepEqual(await run("write", "thermo-1", "/3308/0/5900", "22.5"), { code: 0, stdout: "CHANGED\n", stderr: "" });
 	t.is(last(client).payload.toString(), "22.5");
+	// a negative number is the value, not an option, wherever the options are
+	t.deepEqual(await run("write", "thermo-1", "/3308/0/5900", "-0.5", "--format", "text"), { code: 0, stdout: "CHANGED\n", stderr: "" });
+	t.is(last(client).payload.toString(), "-0.5");
 	t.is((await run("exec", "thermo-1", "/3/0/4", "0='a',1")).stdout, "CHANGED\n");
 	t.is(last(client).payload.toString(), "0='a',1");
 	t.is((await run("create", "thermo-1", "/3303", "5701=Cel", "--id", "1", "--format", "senml-json")).stdout, "CREATED /3303/1\n");
@@ -66,20 +69,29 @@ test("write, exec, create, delete and attributes send what they say", async (t) 
 	t.deepEqual(last(client).query, ["pmin=10", "pmax=60"]);
 });
 
-test("observe prints each notification and cancels after --count", async (t) => {
-	const { server, client, run } = await setup(t);
+/** A server whose clock is not the wall clock (as npm start's, in simulated time): 03:04:05 on a day in 2031. */
+const simulatedClock = () => {
+	const offset = Date.parse("2031-05-06T03:04:05Z") - Date.now();
+	return { now: () => Date.now() + offset, after: realClock.after, cancel: realClock.cancel };
+};
+
+test("observe --count N prints N reports (the value, then N-1 notifications), stamped with the server's time", async (t) => {
+	const { server, client, run } = await setup(t, { clock: simulatedClock() });
 	client.route("GET", "/3303/0/5700", (req, res) => reply(res, { format: CF.TEXT, payload: "21.5" }));
-	const done = run("observe", "thermo-1", "/3303/0/5700", "--count", "2");
+	const done = run("observe", "thermo-1", "/3303/0/5700", "--count", "3");
 	const started = Date.now();
 	while (!client.observers.has("/3303/0/5700")) {
-		if (Date.now() - started > 8000) throw new Error("the CLI never observed");
+		if (Date.now() - started > 30_000) throw new Error("the CLI never observed");
 		await new Promise((r) => setTimeout(r, 10));
 	}
 	client.notify("/3303/0/5700", CF.TEXT, "21.75");
 	client.notify("/3303/0/5700", CF.TEXT, "22");
+	client.notify("/3303/0/5700", CF.TEXT, "22.25");
 	const { code, stdout } = await done;
 	t.is(code, 0);
-	t.deepEqual(stdout.trim().split("\n").map((l) => l.replace(/^\d\d:\d\d:\d\d /, "")), [
+	const lines = stdout.trim().split("\n");
+	for (const l of lines) t.regex(l, /^03:04:\d\d /, "the server's (simulated) time, not the wall clock");
+	t.deepEqual(lines.map((l) => l.replace(/^\d\d:\d\d:\d\d /, "")), [
 		"/3303/0/5700 Sensor Value = 21.5",
 		"/3303/0/5700 Sensor Value = 21.75",
 		"/3303/0/5700 Sensor Value = 22",
@@ -88,12 +100,32 @@ test("observe prints each notification and cancels after --count", async (t) => 
 	t.like(last(client), { method: "GET", observe: 1 });
 });
 
+test("observe --count 1 --json: one line, the current value with the server's timestamp", async (t) => {
+	const clock = simulatedClock();
+	const { client, run } = await setup(t, { clock });
+	client.route("GET", "/3303/0/5700", (req, res) => reply(res, { format: CF.TEXT, payload: "19.5" }));
+	const before = clock.now();
+	const { code, stdout } = await run("observe", "thermo-1", "/3303/0/5700", "--count", "1", "--json");
+	t.is(code, 0);
+	const lines = stdout.trim().split("\n");
+	t.is(lines.length, 1);
+	const report = JSON.parse(lines[0]);
+	t.like(report, { ep: "thermo-1", res: "/3303/0/5700", val: { value: 19.5 } });
+	t.true(report.timestamp >= Math.floor(before) && report.timestamp <= clock.now() + 1, `timestamp ${report.timestamp}`);
+	t.is((await run("observe", "thermo-1", "/3303/0/5700", "--count", "0")).code, 2);
+});
+
 test("errors: a clear message and a non-zero exit code", async (t) => {
 	const { client, run } = await setup(t);
 	client.route("GET", "/3/0/1", (req, res) => reply(res, { code: "4.04", payload: "no such thing" }));
 	const refused = await run("read", "thermo-1", "/3/0/1");
 	t.is(refused.code, 1);
 	t.is(refused.stdout, "NOT_FOUND (4.04): no such thing\n");
+	// as the thermostat answers the README's create and delete examples
+	client.route("POST", "/3303", (req, res) => reply(res, { code: "4.05", payload: "instances of object 3303 are not created by a server" }));
+	client.route("DELETE", "/3303/1", (req, res) => reply(res, { code: "4.04", payload: "no instance /3303/1" }));
+	t.deepEqual(await run("create", "thermo-1", "/3303", "5701=Cel", "--id", "1"), { code: 1, stdout: "METHOD_NOT_ALLOWED (4.05): instances of object 3303 are not created by a server\n", stderr: "" });
+	t.deepEqual(await run("delete", "thermo-1", "/3303/1"), { code: 1, stdout: "NOT_FOUND (4.04): no instance /3303/1\n", stderr: "" });
 	const unknown = await run("read", "nobody", "/3/0");
 	t.is(unknown.code, 1);
 	t.regex(unknown.stderr, /no registered client with endpoint name "nobody" \(HTTP 404\)/);
@@ -121,7 +153,7 @@ test("serve starts a standalone server on the ports asked for and stops on SIGIN
 	const started = Date.now();
 	let m;
 	while (!(m = /CoAP on 127\.0\.0\.1:(\d+), REST API on http:\/\/127\.0\.0\.1:(\d+)\/api/.exec(out))) {
-		if (Date.now() - started > 5000) throw new Error(`serve did not start: ${out}`);
+		if (Date.now() - started > 30_000) throw new Error(`serve did not start: ${out}`);
 		await new Promise((r) => setTimeout(r, 20));
 	}
 	const [, coapPort, httpPort] = m.map(Number);

@@ -57,8 +57,14 @@ test("Register: link-format of the objects and instances (no Security), lwm2m=1.
 	t.deepEqual(options(register.p, "Uri-Path"), ["rd"]);
 	t.deepEqual(options(register.p, "Uri-Query").sort(), ["b=U", "ep=test-ep", "lt=60", "lwm2m=1.1"]);
 	t.is(num(option(register.p, "Content-Format")), LINK);
-	const l = links(register.p.payload.toString());
-	t.deepEqual(l[0], { path: "/", attrs: { rt: "oma.lwm2m", ct: "0 42 110 112 11542" } });
+	const payload = register.p.payload.toString();
+	// one bare ct (the preferred SenML CBOR): stock Wakaama refuses a quoted list or a repeated ct
+	t.true(payload.startsWith('</>;rt="oma.lwm2m";ct=112,'), payload);
+	const l = links(payload);
+	t.deepEqual(l[0], { path: "/", attrs: { rt: "oma.lwm2m", ct: "112" } });
+	// LwM2M 1.1.1's object versions: a lwm2m=1.1 server knows them (Server 1.2 needs LwM2M 1.2)
+	const ver = (p) => l.find((x) => x.path === p)?.attrs.ver;
+	t.deepEqual(["/1", "/3", "/4"].map(ver), ["1.1", "1.1", "1.2"]);
 	const paths = l.map((x) => x.path);
 	for (const p of ["/1/0", "/3/0", "/4/0", "/3303/0", "/3308/0"]) t.true(paths.includes(p), p);
 	t.false(paths.some((p) => p.startsWith("/0")), "the Security object is never announced");

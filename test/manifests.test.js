@@ -25,7 +25,7 @@ test("every local module path in every manifest exists, and all lie in device/",
 		for (const { key, p } of localPaths(m)) {
 			const file = path.resolve(manifests, p);
 			t.true(file.startsWith(path.join(root, "device") + path.sep), `${name}: ${key} -> ${p} is outside device/`);
-			t.true([".ts", ".js"].some((ext) => fs.existsSync(file + ext)), `${name}: ${key} -> ${p} does not exist`);
+			t.true([".ts", ".js", ".d.ts"].some((ext) => fs.existsSync(file + ext)), `${name}: ${key} -> ${p} does not exist`);
 		}
 		for (const inc of [m.include ?? []].flat()) if (!inc.startsWith("$(")) t.true(fs.existsSync(path.resolve(manifests, inc)), `${name}: include ${inc}`);
 	}
@@ -47,9 +47,11 @@ test("the ESP32 manifest has fixed XS sizes and the native restart; the simulato
 	t.deepEqual(esp.modules.restart, ["../device/native/restart"]);
 	t.true(fs.existsSync(path.join(root, "device/native/restart.c")));
 	const sim = read("sim.json");
-	for (const spec of ["embedded:io/digital", "embedded:io/smbus", "embedded:provider/builtin", "wifi", "restart"]) t.regex(sim.modules[spec], /^\.\.\/device\/sim\//, spec);
+	for (const spec of ["embedded:io/digital", "embedded:io/smbus", "embedded:provider/builtin", "restart", "sim/board", "sim/room"]) t.regex(sim.modules[spec], /^\.\.\/device\/sim\//, spec);
+	t.false("wifi" in sim.modules, "Wi-Fi is the SDK's simulator module (a second one collides with it)");
+	t.true(sim.include.includes("$(MODDABLE)/modules/io/manifest.json"), "ECMA-419 io (embedded:io/socket/udp) for lin");
 	// the stand-ins are device code: no Node, no npm (the import check covers device/)
-	t.deepEqual(sources(path.join(root, "device/sim")).sort(), ["digital.ts", "provider.ts", "restart.ts", "room.ts", "smbus.ts", "wifi.ts"]);
+	t.deepEqual(sources(path.join(root, "device/sim")).sort(), ["board.ts", "digital.ts", "provider.ts", "restart.ts", "room.ts", "smbus.ts"]);
 });
 
 test("every config key the firmware reads has a default in the shared manifest", (t) => {

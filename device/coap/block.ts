@@ -8,6 +8,7 @@
 import { Code, EXCHANGE_LIFETIME } from "./constants";
 import { blockNum, blockMore, blockSzx, blockSize, blockValue } from "./message";
 import type { Exchange } from "./endpoint";
+import { monotonic } from "../monotonic";
 
 interface Assembly {
 	szx: number;
@@ -75,7 +76,7 @@ export class Block1Receiver {
 		a.buffer.set(payload, num * size);
 		a.length = end;
 		a.szx = szx;
-		a.expires = Date.now() + EXCHANGE_LIFETIME;
+		a.expires = monotonic() + EXCHANGE_LIFETIME;
 		if (more) {
 			// the server may ask for smaller blocks (§2.3): never larger than it takes
 			const reply = Math.min(szx, this.maxSzx);
@@ -127,14 +128,14 @@ export class Block2Sender {
 		}
 		this.#etag = (this.#etag + 1) & 0xffffffff;
 		const etag = Uint8Array.of(this.#etag >>> 24, (this.#etag >> 16) & 0xff, (this.#etag >> 8) & 0xff, this.#etag & 0xff);
-		const r = { payload: payload.slice(), contentFormat, etag, expires: Date.now() + EXCHANGE_LIFETIME };
+		const r = { payload: payload.slice(), contentFormat, etag, expires: monotonic() + EXCHANGE_LIFETIME };
 		this.#kept.delete(key);
 		this.#kept.set(key, r);
 		return r;
 	}
 	kept(key: string): Representation | undefined {
 		const r = this.#kept.get(key);
-		if (r && r.expires < Date.now()) {
+		if (r && r.expires < monotonic()) {
 			this.#kept.delete(key);
 			return undefined;
 		}

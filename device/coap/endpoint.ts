@@ -13,6 +13,8 @@ import { Alarm } from "../alarm";
 import { Type, Code, Option, ACK_TIMEOUT, ACK_RANDOM_FACTOR, MAX_RETRANSMIT, NSTART, EXCHANGE_LIFETIME, NON_LIFETIME, MAX_MESSAGE } from "./constants";
 import { Message, Encoder, Decoded, hexKey } from "./message";
 import type { Transport } from "./transport";
+import { monotonic } from "../monotonic";
+import { Refusal, Refusals } from "./refusals";
 
 export interface EndpointOptions {
 	ackTimeout?: number;
@@ -143,6 +145,13 @@ export class Endpoint {
 	onRequest: RequestHandler = (exchange) => exchange.respond(Code.NotFound);
 	/** an RST for a message not awaiting an ACK (a non-confirmable one) */
 	onReset: (mid: number, peer: Peer) => void = () => {};
+	/**
+	 * Whether this endpoint deals with a peer at all. A refused peer's request is answered
+	 * 4.01 at once: no Peer, no duplicate memory, no Block1 buffer is made for it.
+	 */
+	accepts: (address: string, port: number) => boolean = () => true;
+	/** what was refused, counted and logged once per period */
+	readonly refusals: Refusals;
 	readonly responseOptions = new ResponseOptions();
 	readonly stats = { received: 0, sent: 0, retransmitted: 0, duplicates: 0, rejected: 0, handled: 0, timeouts: 0 };
 	#encoder = new Encoder(MAX_MESSAGE);
@@ -170,6 +179,7 @@ export class Endpoint {
 		this.#tokenLength = options.tokenLength ?? 4;
 		this.#maxRemembered = options.maxRemembered ?? 32;
 		this.#log = options.log ?? (() => {});
+		this.refusals = new Refusals(this.#log);
 		this.#mid = Math.floor(Math.random() * 0x10000);
 		this.#alarm = new Alarm(() => this.#tick());
 		this.transport = typeof transport === "function" ? transport(this) : transport;
@@ -206,7 +216,7 @@ export class Endpoint {
 		if (verdict !== Decoded.OK) {
 			this.stats.rejected++;
 			if (verdict === Decoded.FormatError && m.type === Type.CON) this.#sendEmpty(Type.RST, m.mid, address, port);
-			this.#log(`coap: ${verdict === Decoded.FormatError ? "malformed" : "ignored"} datagram (${data.length} bytes) from ${address}:${port}`);
+			this.refusals.note(verdict === Decoded.FormatError ? Refusal.Malformed : Refusal.Ignored, address, port, data.length);
 			return;
 		}
 		if (m.badCriticalOption && !(m.type === Type.CON && m.isRequest)) {
@@ -214,7 +224,11 @@ export class Endpoint {
 			// gets 4.02; a NON or a CON response is answered RST, an ACK is dropped
 			this.stats.rejected++;
 			if (m.type !== Type.ACK) this.#sendEmpty(Type.RST, m.mid, address, port);
-			this.#log(`coap: rejected a message with unrecognized critical option ${m.badCriticalOption} from ${address}:${port}`);
+			this.refusals.note(Refusal.CriticalOption, address, port, m.badCriticalOption);
+			return;
+		}
+		if (!this.accepts(address, port)) {
+			this.#refuse(m, address, port);
 			return;
 		}
 		const peer = this.peer(address, port);
@@ -239,6 +253,22 @@ export class Endpoint {
 		}
 	}
 
+	// A peer this endpoint does not deal with: a request gets 4.01 (with no state kept: a
+	// retransmission is refused the same way again), a message that is not one gets RST
+	// unless it is an ACK or RST, which are dropped.
+	#refuse(m: Message, address: string, port: number) {
+		this.stats.rejected++;
+		this.refusals.note(Refusal.NotServed, address, port, 0);
+		if (m.type === Type.ACK || m.type === Type.RST) return;
+		if (!m.isRequest) {
+			if (m.type === Type.CON || m.isResponse) this.#sendEmpty(Type.RST, m.mid, address, port);
+			return;
+		}
+		const e = this.#encoder.begin(m.type === Type.CON ? Type.ACK : Type.NON, Code.Unauthorized, m.type === Type.CON ? m.mid : this.nextMid(), m.token());
+		e.payload("not our server");
+		this.#sendRaw(e.end(), address, port);
+	}
+
 	#receiveRequest(m: Message, peer: Peer) {
 		const key = peer.key + "#" + m.mid;
 		const seen = this.#remembered.get(key);
@@ -248,7 +278,7 @@ export class Endpoint {
 			else if (seen.acknowledged) this.#sendEmpty(Type.ACK, m.mid, peer.address, peer.port);
 			return;
 		}
-		const memory: Remembered = { expires: Date.now() + (m.type === Type.CON ? EXCHANGE_LIFETIME : NON_LIFETIME), response: undefined, acknowledged: false };
+		const memory: Remembered = { expires: monotonic() + (m.type === Type.CON ? EXCHANGE_LIFETIME : NON_LIFETIME), response: undefined, acknowledged: false };
 		this.#remember(key, memory);
 		const exchange = new Exchange(this, peer, m, memory);
 		if (m.badCriticalOption) exchange.respond(Code.BadOption, `unrecognized critical option ${m.badCriticalOption}`);
@@ -286,7 +316,7 @@ export class Endpoint {
 				return;
 			}
 			const ack = this.#encodeEmpty(Type.ACK, m.mid);
-			this.#remember(key, { expires: Date.now() + EXCHANGE_LIFETIME, response: ack.slice(), acknowledged: true });
+			this.#remember(key, { expires: monotonic() + EXCHANGE_LIFETIME, response: ack.slice(), acknowledged: true });
 			this.#transmit(ack, peer);
 		} else if (!request || request.peer !== peer) {
 			if (m.type === Type.NON) this.#sendEmpty(Type.RST, m.mid, peer.address, peer.port);
@@ -425,7 +455,7 @@ export class Endpoint {
 
 	#confirmable(bytes: Uint8Array, peer: Peer, mid: number, request: ClientRequest | undefined, onDone: Transmission["onDone"]) {
 		const timeout = this.#ackTimeout * (1 + Math.random() * (this.#randomFactor - 1));
-		const t: Transmission = { bytes: bytes.slice(), peer, mid, deadline: Date.now() + timeout, timeout, retransmissions: 0, request, onDone };
+		const t: Transmission = { bytes: bytes.slice(), peer, mid, deadline: monotonic() + timeout, timeout, retransmissions: 0, request, onDone };
 		this.#transmissions.push(t);
 		this.#transmit(t.bytes, peer);
 		this.#arm();
@@ -491,7 +521,7 @@ export class Endpoint {
 	}
 
 	#tick() {
-		const now = Date.now();
+		const now = monotonic();
 		const list = this.#transmissions;
 		for (let i = 0; i < list.length; i++) {
 			const t = list[i];
@@ -527,6 +557,7 @@ export class Endpoint {
 		this.#transmissions.length = 0;
 		this.#remembered.clear();
 		this.#alarm.close();
+		this.refusals.close();
 		this.transport.close();
 	}
 }

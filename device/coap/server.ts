@@ -14,6 +14,7 @@ import { Endpoint, Exchange, Peer, ResponseOptions, encodeResponseOptions } from
 import { Block1Receiver, Block1Result, Block2Sender } from "./block";
 import { Observation, ObserveRegistry } from "./observe";
 import { utf8Read, utf8Encode } from "./utf8";
+import { monotonic } from "../monotonic";
 
 const EMPTY = new Uint8Array(0);
 
@@ -136,7 +137,7 @@ export class CoapServer {
 		const peer = exchange.peer;
 		const path = m.path();
 		const key = peer.key + " " + path;
-		const now = Date.now();
+		const now = monotonic();
 		this.#block1.expire(now);
 		this.#block2.expire(now);
 		const method = m.code;
@@ -185,7 +186,7 @@ export class CoapServer {
 		if (request.method === Method.GET || request.method === Method.FETCH) {
 			const existing = this.registry.find(peer, tokenKey);
 			if (request.observe === 0 && response.observable && response.code === Code.Content) {
-				const o = new Observation(peer, exchange.token, tokenKey, request.path, request.accept, Date.now());
+				const o = new Observation(peer, exchange.token, tokenKey, request.path, request.accept, monotonic());
 				o.method = request.method;
 				if (this.registry.add(o)) {
 					observe = this.registry.nextSequence();
@@ -281,7 +282,7 @@ export class CoapServer {
 
 	#sendNotification(o: Observation, response: Response) {
 		if (this.registry.observations.indexOf(o) < 0) return;
-		const now = Date.now();
+		const now = monotonic();
 		const confirmable = this.confirmableNotifications || now - o.lastConfirmable >= this.confirmableInterval;
 		const ended = response.code !== Code.Content; // an error ends the observation (§3.2)
 		const payload = response.bytes();

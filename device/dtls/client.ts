@@ -23,6 +23,7 @@ import { DecodeError, Reassembly, clientHello, cookieOf, handshakeMessage, parse
 import { keyBlockLength, protections, writeSeq, type Protection } from "./protection";
 import { prf, sha256Of } from "./prf";
 import { utf8Encode } from "../coap/utf8";
+import { monotonic } from "../monotonic";
 
 export interface DtlsOptions {
 	identity: string;
@@ -120,7 +121,7 @@ export class DtlsTransport implements Transport {
 		if (this.#state === State.Idle) {
 			// after a failed handshake, hold back: a wrong key would otherwise cost a handshake
 			// for every retransmission of every request
-			if (Date.now() < this.#holdUntil) return;
+			if (monotonic() < this.#holdUntil) return;
 			this.#connect(address, port);
 		}
 		if (this.#queue.length < MAX_QUEUED) this.#queue.push(data.slice());
@@ -147,7 +148,7 @@ export class DtlsTransport implements Transport {
 		this.#address = address;
 		this.#port = port;
 		this.#state = State.Hello;
-		this.#started = Date.now();
+		this.#started = monotonic();
 		this.#writeSeq[0] = this.#writeSeq[1] = 0;
 		this.#write = this.#read = this.#pendingRead = undefined;
 		this.#messageSeq = 0;
@@ -245,7 +246,7 @@ export class DtlsTransport implements Transport {
 		this.#holdUntil = 0;
 		this.#flight.length = 0;
 		this.#alarm.cancel();
-		this.#log(`dtls: session with ${this.#address}:${this.#port} established (${this.suite === Suite.PSK_AES128_CCM8 ? "PSK-AES128-CCM8" : "PSK-AES128-CBC-SHA256"}) in ${Date.now() - this.#started} ms`);
+		this.#log(`dtls: session with ${this.#address}:${this.#port} established (${this.suite === Suite.PSK_AES128_CCM8 ? "PSK-AES128-CCM8" : "PSK-AES128-CBC-SHA256"}) in ${monotonic() - this.#started} ms`);
 		this.onEstablished();
 		const queued = this.#queue;
 		this.#queue = [];
@@ -263,7 +264,7 @@ export class DtlsTransport implements Transport {
 	}
 
 	#holdOff() {
-		this.#holdUntil = Date.now() + this.#hold;
+		this.#holdUntil = monotonic() + this.#hold;
 		this.#hold = Math.min(this.#hold * 2, LAST_HOLD);
 	}
 

@@ -8,11 +8,16 @@ import { Digest } from "crypt";
 import HMAC from "hmac";
 import { utf8Encode } from "../coap/utf8";
 
-const sha256 = new Digest("SHA256");
+// Constructed at first use, not at module top level: this module is preloaded, and xsl runs
+// preloaded module bodies at link time, where host constructors such as Digest are unavailable.
+let digest: Digest | undefined;
+function sha256(): Digest {
+	return (digest ??= new Digest("SHA256"));
+}
 
 /** `length` bytes of PRF(secret, label, seed); `seed` may be given in parts (client random, server random). */
 export function prf(secret: Uint8Array, label: string, seeds: readonly Uint8Array[], length: number): Uint8Array {
-	const hmac = new HMAC(sha256, secret);
+	const hmac = new HMAC(sha256(), secret);
 	const labelBytes = utf8Encode(label);
 	let n = labelBytes.length;
 	for (const s of seeds) n += s.length;
@@ -37,10 +42,10 @@ export function prf(secret: Uint8Array, label: string, seeds: readonly Uint8Arra
 
 /** HMAC-SHA256 of the parts. */
 export function hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Uint8Array {
-	return new Uint8Array(new HMAC(sha256, key).process(...parts));
+	return new Uint8Array(new HMAC(sha256(), key).process(...parts));
 }
 
 /** SHA-256 of the parts (the handshake hash). */
 export function sha256Of(...parts: Uint8Array[]): Uint8Array {
-	return new Uint8Array(sha256.process(...parts));
+	return new Uint8Array(sha256().process(...parts));
 }

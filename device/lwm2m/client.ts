@@ -53,8 +53,13 @@ export interface ClientOptions {
 	ackTimeout?: number;
 }
 
-const SUPPORTED_FORMATS = "0 42 110 112 11542";
-const SecurityMode = { Psk: 0, NoSec: 3 } as const; // the root link's ct: what the device reads and writes
+// The root link's ct (Core TS 1.1.1 §6.2.1.1: "ct=110" in its example) names the one structured
+// format the device prefers; text, opaque and link-format are mandatory in 1.1 and go unsaid.
+// A single bare number, because stock Wakaama refuses a quoted list ("0 42 110 112 11542") and
+// Leshan reads either. TLV and SenML JSON are still answered when asked for; LwM2M CBOR
+// (11544) too, but it is a 1.2 format, not announced under lwm2m=1.1.
+const PREFERRED_FORMAT = ContentFormat.SenmlCbor;
+const SecurityMode = { Psk: 0, NoSec: 3 } as const;
 
 export class Lwm2mClient {
 	readonly model = new Model();
@@ -84,6 +89,9 @@ export class Lwm2mClient {
 		this.#resolveServer();
 		const port = options.port ?? 0;
 		this.endpoint = new Endpoint(options.transport ?? ((ep) => this.#transport(ep, port)), { log, ackTimeout: options.ackTimeout });
+		// only the server we registered with manages us (with NoSec, its address is all we
+		// have): anyone else is refused before the CoAP layer keeps anything for them
+		this.endpoint.accepts = (address, p) => address === this.#address && p === this.#port;
 		this.management = new Management(this.model, this.attributes, log);
 		this.coap = new CoapServer(this.endpoint, (request, response) => this.#handle(request, response), { log, maxBody: 8192 });
 		this.reporting = new Reporting(this.model, this.attributes, this.coap, () => ({ pmin: this.settings.pmin, pmax: this.settings.pmax }));
@@ -179,13 +187,6 @@ export class Lwm2mClient {
 
 	// ---------------------------------------------------------------- plumbing
 	#handle(request: Request, response: Response) {
-		// only the server we registered with manages us (with NoSec, its address is all we have)
-		const peer = request.peer;
-		if (peer.address !== this.#address || peer.port !== this.#port) {
-			this.#log(`lwm2m: refused a request from ${peer.key}: not our server`);
-			response.code = Code.Unauthorized;
-			return;
-		}
 		this.management.handle(request, response);
 	}
 
@@ -230,7 +231,7 @@ export class Lwm2mClient {
 	#registerLinks(): Uint8Array {
 		const w = this.#links.reset();
 		const links = new LinkFormat(w).begin();
-		links.addLink("/", { rt: "oma.lwm2m", ct: SUPPORTED_FORMATS });
+		links.addLink("/", { rt: "oma.lwm2m", ct: PREFERRED_FORMAT });
 		for (const o of this.model.objects) {
 			if (o.def.id === SECURITY.id) continue;
 			if (o.def.version && o.def.version !== "1.0") links.addLink(`/${o.def.id}`, { ver: o.def.version });
@@ -339,6 +340,7 @@ export class Lwm2mClient {
 		});
 		i.bind(13, {
 			read: () => Math.floor(Date.now() / 1000),
+			check: (v) => checkCurrentTime(v as number),
 			write: (v) => Time.set(v as number),
 		});
 		i.values.set(14, "+00:00");
@@ -364,3 +366,15 @@ function hex(s: string): Uint8Array {
 }
 
 export { State, LwError, DataType };
+
+// Current Time: the RTC keeps uint32 seconds (Time.set on the ESP32). A time before 2020
+// is no real date for this product (a server's unset clock, a test's 0) and would stamp
+// reports with 1970; intervals run on the monotonic clock and never see the RTC.
+const EARLIEST_TIME = 1577836800; // 2020-01-01T00:00:00Z
+const LATEST_TIME = 4294967295; // 2106-02-07T06:28:15Z, the RTC's last second
+
+function checkCurrentTime(seconds: number): string | undefined {
+	if (seconds < EARLIEST_TIME) return `time ${seconds} is before 2020-01-01T00:00:00Z (${EARLIEST_TIME}): not a real date, the clock is unchanged`;
+	if (seconds > LATEST_TIME) return `time ${seconds} is after 2106-02-07T06:28:15Z (${LATEST_TIME}), the last second the clock holds`;
+	return undefined;
+}

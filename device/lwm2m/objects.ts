@@ -1,7 +1,9 @@
 // The core objects every LwM2M client has (Core TS 1.1 appendix E): Security (0),
 // Server (1), Device (3), Connectivity Monitoring (4). Definitions follow the OMA
-// registry's DDF files (object versions as in ../shared/lwm2m-registry); only the
-// resources this device implements are listed, the mandatory ones all are.
+// registry's DDF files; only the resources this device implements are listed, the
+// mandatory ones all are. Versions are those of LwM2M 1.1.1 (Security 1.1, Server 1.1,
+// Device 1.1, Connectivity Monitoring 1.2), the enabler the Register names (lwm2m=1.1):
+// Server 1.2 needs LwM2M 1.2, and every resource listed here is already in these versions.
 
 import { DataType } from "./formats/index";
 import { Op, type ObjectDef } from "./model";
@@ -10,7 +12,7 @@ const S = DataType.String, I = DataType.Integer, U = DataType.Unsigned, B = Data
 
 export const SECURITY: ObjectDef = {
 	id: 0,
-	version: "1.2",
+	version: "1.1",
 	multiple: true,
 	resources: [
 		{ id: 0, type: S, ops: Op.None, mandatory: true, max: 255 }, // LwM2M Server URI
@@ -25,7 +27,7 @@ export const SECURITY: ObjectDef = {
 
 export const SERVER: ObjectDef = {
 	id: 1,
-	version: "1.2",
+	version: "1.1",
 	multiple: true,
 	resources: [
 		{ id: 0, type: I, ops: Op.R, mandatory: true, min: 1, max: 65534 }, // Short Server ID
@@ -47,7 +49,7 @@ export const SERVER: ObjectDef = {
 
 export const DEVICE: ObjectDef = {
 	id: 3,
-	version: "1.2",
+	version: "1.1",
 	multiple: false,
 	resources: [
 		{ id: 0, type: S, ops: Op.R }, // Manufacturer
@@ -72,7 +74,7 @@ export const DEVICE: ObjectDef = {
 
 export const CONNECTIVITY: ObjectDef = {
 	id: 4,
-	version: "1.3",
+	version: "1.2",
 	multiple: false,
 	resources: [
 		{ id: 0, type: I, ops: Op.R, mandatory: true, min: 0, max: 50 }, // Network Bearer

@@ -12,6 +12,7 @@ import { Alarm } from "../alarm";
 import { Code, ContentFormat, Method, codeText } from "../coap/constants";
 import { ClientRequest, type Endpoint } from "../coap/endpoint";
 import type { Message } from "../coap/message";
+import { monotonic } from "../monotonic";
 
 export interface RegistrationSettings {
 	endpointName: string;
@@ -151,7 +152,7 @@ export class Registration {
 			const location = m.strings(8 /* Location-Path */).join("/");
 			if (!location.startsWith("rd/") && location !== "rd") return this.#failed(`Register answered without a Location-Path under /rd ("${location}")`);
 			this.location = location;
-			this.registeredAt = Date.now();
+			this.registeredAt = monotonic();
 			this.stats.registrations++;
 			this.#attempt = 0;
 			this.#sequence = 0;
@@ -188,7 +189,7 @@ export class Registration {
 				this.stats.updates++;
 				this.#sent.lifetime = s.lifetime;
 				this.#sent.binding = s.binding;
-				this.registeredAt = Date.now();
+				this.registeredAt = monotonic();
 				this.#set(State.Registered, `updated${query.length ? " " + query.join("&") : ""}${withLinks ? " with links" : ""}`);
 				this.#scheduleUpdate();
 			} else if (m.code === Code.NotFound) {

@@ -14,6 +14,7 @@ import { entryAt } from "./formats/record";
 import { AttributeSet, type AttributeStore } from "./attributes";
 import { collect } from "./content";
 import type { Model } from "./model";
+import { monotonic } from "../monotonic";
 
 
 class Watch {
@@ -81,7 +82,7 @@ export class Reporting {
 				this.#registering.set(request.message.tokenKey(), w.paths);
 			}
 		}
-		w.lastSent = w.lastEvaluated = Date.now();
+		w.lastSent = w.lastEvaluated = monotonic();
 		w.pending = false;
 		w.lastValue = n === 1 && isNumeric(entries[0].type) ? (entries[0].value as number) : NaN;
 		this.#schedule();
@@ -102,7 +103,7 @@ export class Reporting {
 		probe.instance = instance;
 		probe.resource = resource;
 		probe.index = -1;
-		const now = Date.now();
+		const now = monotonic();
 		for (const o of this.server.observations) {
 			const w = this.#watch(o);
 			let covered = false;
@@ -130,7 +131,7 @@ export class Reporting {
 			// the path Management parsed when it accepted the registration
 			if (!composite) parsePath("/" + o.path, p);
 			w = new Watch(composite ?? [p]);
-			w.lastSent = w.lastEvaluated = Date.now();
+			w.lastSent = w.lastEvaluated = monotonic();
 			o.context = w;
 		}
 		return w;
@@ -176,12 +177,12 @@ export class Reporting {
 
 	#notify(o: Observation, w: Watch) {
 		w.pending = false;
-		w.lastSent = Date.now(); // also set by reported(); a deferred one must not be sent twice
+		w.lastSent = monotonic(); // also set by reported(); a deferred one must not be sent twice
 		this.server.notifyObservation(o);
 	}
 
 	#tick() {
-		const now = Date.now();
+		const now = monotonic();
 		for (const o of this.server.observations.slice()) {
 			const w = this.#watch(o);
 			const a = this.#effective(w);

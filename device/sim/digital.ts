@@ -1,7 +1,7 @@
-// embedded:io/digital for the desktop simulator: inputs read high (nothing pressed),
-// outputs remember their level; the relay pin (config.relayPin) drives the room's heater.
-import config from "mc/config";
-import { room } from "./room";
+// embedded:io/digital for the desktop simulator: inputs read the simulated board (the
+// pane's button and supply switch) and call onReadable on the edges asked for; outputs
+// remember their level, and the relay pin drives the room's heater.
+import { inputLevel, listen, output, unlisten } from "sim/board";
 
 type Options = { pin: number; mode: number; edge?: number; onReadable?: (this: Digital) => void };
 
@@ -16,21 +16,31 @@ export default class Digital {
 	static readonly Falling = 2;
 	#pin: number;
 	#mode: number;
-	#level = 1;
+	#level = 0;
+	#listener: ((level: number) => void) | undefined = undefined;
 	constructor(options: Options) {
 		this.#pin = options.pin;
 		this.#mode = options.mode;
-		if (this.#mode >= Digital.Output) this.#level = 0;
+		const { edge = 0, onReadable } = options;
+		if (this.#mode < Digital.Output && onReadable && edge) {
+			this.#listener = (level) => {
+				if (edge & (level ? Digital.Rising : Digital.Falling)) onReadable.call(this);
+			};
+			listen(this.#pin, this.#listener);
+		}
 	}
 	read(): number {
-		return this.#level;
+		return this.#mode < Digital.Output ? inputLevel(this.#pin) : this.#level;
 	}
 	write(value: number) {
 		if (this.#mode < Digital.Output) throw new Error("can't write input");
 		this.#level = value ? 1 : 0;
-		if (this.#pin === (config.relayPin ?? 26)) room.setHeater(this.#level === (config.relayActiveLow ? 0 : 1));
+		output(this.#pin, this.#level);
 	}
-	close() {}
+	close() {
+		if (this.#listener) unlisten(this.#pin, this.#listener);
+		this.#listener = undefined;
+	}
 	get format() {
 		return "number";
 	}

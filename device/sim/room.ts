@@ -1,7 +1,9 @@
-// Moddable's desktop simulator (mcconfig -p sim / lin) has UDP but no I2C, no Digital and
-// no `device` provider. For that build the firmware gets these plain-JS stand-ins: a room
+// Moddable's desktop simulator (mcconfig -p lin) has UDP but no I2C, no Digital and no
+// `device` provider. For that build the firmware gets the stand-ins in this folder: a room
 // warmed by the relay and read by a register-level TMP117, so the thermostat works there
 // as on the board. (host-sim has its own, fuller models in Node; this one is on-device.)
+
+import { monotonic } from "../monotonic";
 
 const HEATER_W = 2000, LOSS_W_PER_K = 50, CAPACITY_J_PER_K = 600_000;
 
@@ -9,9 +11,9 @@ export class Room {
 	temperature = 18;
 	outside = 5;
 	heater = false;
-	#at = Date.now();
+	#at = monotonic();
 	/** Integrate up to now: C dT/dt = P - UA (T - Tout), exactly for constant inputs. */
-	update(now = Date.now()) {
+	update(now = monotonic()) {
 		const dt = (now - this.#at) / 1000;
 		this.#at = now;
 		if (dt <= 0) return this.temperature;
@@ -23,6 +25,8 @@ export class Room {
 		this.update();
 		this.heater = on;
 	}
+	setOutside(celsius: number) {
+		this.update();
+		this.outside = celsius;
+	}
 }
-
-export const room = new Room();

@@ -2,7 +2,7 @@
 // whose result register reads the room model (7.8125 m°C per LSB), ID 0x0117, config with
 // data ready set. Any other address does not answer, as on a real bus.
 import config from "mc/config";
-import { room } from "./room";
+import { room } from "sim/board";
 
 export default class SMBus {
 	#address: number;
@@ -16,7 +16,7 @@ export default class SMBus {
 		this.#check();
 		switch (register) {
 			case 0x00: {
-				const raw = Math.round(room.update() / 0.0078125) & 0xffff;
+				const raw = Math.round(room().update() / 0.0078125) & 0xffff;
 				return bigEndian ? raw : ((raw & 0xff) << 8) | (raw >> 8);
 			}
 			case 0x01:

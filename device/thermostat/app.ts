@@ -16,6 +16,7 @@ import { ErrorCode } from "../lwm2m/objects";
 import { Control, Mode, type Tuning } from "./control";
 import { SensorState, TUNING, TuningResource as R, TUNING_ID } from "./objects";
 import { loadTuning, saveTuning } from "./tuning-store";
+import { monotonic } from "../monotonic";
 
 export interface Sensor {
 	/** °C, or undefined when no new conversion is ready; throws when the chip does not answer */
@@ -71,7 +72,7 @@ export class Thermostat {
 		this.#relay = options.relay;
 		this.#log = options.log ?? ((text) => trace(text, "\n"));
 		this.tuning = loadTuning(options.seed ?? {});
-		this.control = new Control(this.tuning, Date.now());
+		this.control = new Control(this.tuning, monotonic());
 		this.#relay.set(false);
 		const model = this.client.model;
 		this.temperatureObject = this.#defineTemperature(model.define(TEMPERATURE).add(0));
@@ -91,13 +92,13 @@ export class Thermostat {
 		this.#timer = undefined;
 		this.#sensor?.close();
 		this.#sensor = undefined;
-		this.control.step(Date.now(), undefined);
+		this.control.step(monotonic(), undefined);
 		this.#relay.set(false);
 	}
 
 	/** One control period: read, decide, switch, tell observers. */
 	step() {
-		const now = Date.now();
+		const now = monotonic();
 		const reading = this.#read(now);
 		if (reading !== undefined) this.#measured(reading);
 		const t = this.sensorState === SensorState.Ok && this.temperature === this.temperature ? this.temperature : undefined;
@@ -233,9 +234,9 @@ export class Thermostat {
 			},
 		});
 		i.bind(5852, {
-			read: () => this.control.onSeconds(Date.now()),
+			read: () => this.control.onSeconds(monotonic()),
 			write: (v) => {
-				this.control.onSeconds(Date.now());
+				this.control.onSeconds(monotonic());
 				this.control.onMs = (v as number) * 1000;
 			},
 		});

@@ -1,7 +1,8 @@
-// Moddable's crypt, hmac and rng modules (modules/crypt), which @moddable/typings lacks.
-// Only what the firmware uses, with the ESP32 build's behaviour.
+// Moddable's crypt module (modules/crypt) as the firmware uses it: the SDK's typings
+// (8.2.1) declare only part of Digest. manifests/typings.json maps "crypt" here ahead of
+// the SDK's typings, so this is the one declaration mcconfig's tsc sees.
 declare module "crypt" {
-	type Data = ArrayBuffer | ArrayBufferView | string;
+	type Data = ByteBuffer | string;
 	export class Digest {
 		constructor(type: "MD5" | "SHA1" | "SHA224" | "SHA256" | "SHA384" | "SHA512");
 		readonly blockSize: number;
@@ -13,34 +14,18 @@ declare module "crypt" {
 		process(...data: Data[]): ArrayBuffer;
 	}
 	export class BlockCipher {
-		constructor(cipher: "AES", key: ArrayBuffer | ArrayBufferView);
+		constructor(cipher: "AES", key: ByteBuffer);
 		readonly blockSize: number;
 		readonly keySize: number;
-		encrypt(data: ArrayBuffer | ArrayBufferView, result?: ArrayBuffer | ArrayBufferView): ArrayBuffer;
-		decrypt(data: ArrayBuffer | ArrayBufferView, result?: ArrayBuffer | ArrayBufferView): ArrayBuffer;
+		encrypt(data: ByteBuffer, result?: ByteBuffer): ArrayBuffer;
+		decrypt(data: ByteBuffer, result?: ByteBuffer): ArrayBuffer;
 	}
 	export class Mode {
-		constructor(mode: "CBC" | "CTR" | "ECB", cipher: BlockCipher, iv?: ArrayBuffer | ArrayBufferView, pad?: boolean);
-		encrypt(data: ArrayBuffer | ArrayBufferView, result?: ArrayBuffer | ArrayBufferView, count?: number): ArrayBuffer;
-		decrypt(data: ArrayBuffer | ArrayBufferView, result?: ArrayBuffer | ArrayBufferView, count?: number): ArrayBuffer;
-		setIV(iv: ArrayBuffer | ArrayBufferView): void;
+		constructor(mode: "CBC" | "CTR" | "ECB", cipher: BlockCipher, iv?: ByteBuffer, pad?: boolean);
+		encrypt(data: ByteBuffer, result?: ByteBuffer, count?: number): ArrayBuffer;
+		decrypt(data: ByteBuffer, result?: ByteBuffer, count?: number): ArrayBuffer;
+		setIV(iv: ByteBuffer): void;
 	}
 	const crypt: { Digest: typeof Digest; BlockCipher: typeof BlockCipher; Mode: typeof Mode };
 	export default crypt;
-}
-
-declare module "hmac" {
-	import type { Digest } from "crypt";
-	export default class HMAC {
-		constructor(digest: Digest, key: ArrayBuffer | ArrayBufferView, bits?: number);
-		update(...data: (ArrayBuffer | ArrayBufferView)[]): void;
-		close(): ArrayBuffer;
-		reset(): void;
-		process(...data: (ArrayBuffer | ArrayBufferView)[]): ArrayBuffer;
-	}
-}
-
-declare module "rng" {
-	const RNG: { get(n: number): ArrayBuffer };
-	export default RNG;
 }

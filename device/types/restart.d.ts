@@ -1,4 +1,5 @@
-// Moddable's modules/base/restart (esp_restart() on the ESP32), which @moddable/typings lacks.
+// The firmware's native "restart" (device/native/restart.c: esp_restart(), which does not
+// return); host-sim and device/sim provide the same module name.
 declare module "restart" {
 	export default function restart(): void;
 }

@@ -2,7 +2,7 @@
 // npm run lwm2m -- <command>: the local LwM2M server (serve) and a command line over its
 // REST API, for poking at a registered thermostat by hand or from scripts (--json).
 import { sseFrames } from "../sse-frames.js";
-import { parseArgs } from "node:util";
+import { parseArgsWithNegatives } from "./args.js";
 import { specLookup, contentLines, clientLines, linkLines } from "../lwm2m-server/text-output.js";
 
 const usage = `usage: npm run lwm2m -- <command> [arguments] [options]
@@ -19,11 +19,14 @@ const usage = `usage: npm run lwm2m -- <command> [arguments] [options]
   delete <ep> <path>                   delete an instance
   discover <ep> <path>                 list resources and attributes
   attributes <ep> <path> pmin=10 pmax=60 [gt=.. lt=.. st=.. epmin=.. epmax=..]   (name= unsets)
-  observe <ep> <path> [<path>...]      print notifications until Ctrl-C  [--count N]
+  observe <ep> <path> [<path>...]      print the value, then each notification, until Ctrl-C
+                                       [--count N: stop after N reports, the first one included]
 
 options: --api URL (default $LWM2M_API or http://127.0.0.1:8080), --json, --format F
          (TEXT, TLV, SENML_JSON, SENML_CBOR, LWM2M_CBOR, OPAQUE, CBOR; senml-cbor works too),
-         --timeout S (seconds the server waits for the client)`;
+         --timeout S (seconds the server waits for the client)
+Times shown are the server's (simulated time under npm start). Negative numbers are
+values: write <ep> /32700/0/4 -0.5`;
 
 class CliError extends Error {
 	constructor(message, code = 1) {
@@ -34,7 +37,8 @@ class CliError extends Error {
 
 let args;
 try {
-	args = parseArgs({
+	args = parseArgsWithNegatives({
+		args: process.argv.slice(2),
 		allowPositionals: true,
 		options: {
 			api: { type: "string" },
@@ -170,9 +174,17 @@ async function serve() {
 	process.once("SIGTERM", stop);
 }
 
+/** The server's time now: simulated time under npm start, as the notifications are stamped. */
+async function serverNow() {
+	const info = await call("GET", "/api/server").catch(() => ({}));
+	return typeof info.now === "number" ? info.now : Date.now();
+}
+
 async function observe(ep, paths) {
+	// --count N: N reports, the current value (the Observe's answer) and N-1 notifications
 	const count = opts.count === undefined ? Infinity : Number(opts.count);
-	if (!(count > 0)) throw new CliError("--count must be a positive number", 2);
+	if (!Number.isInteger(count) && count !== Infinity) throw new CliError("--count must be a whole number of reports, 1 or more", 2);
+	if (!(count > 0)) throw new CliError("--count must be a whole number of reports, 1 or more", 2);
 	const composite = paths.length > 1;
 	const target = composite ? paths.join(",") : paths[0];
 	const cancelUrl = composite ? `/api/clients/${enc(ep)}/composite/observe${query({ paths: target })}` : `/api/clients/${enc(ep)}${paths[0]}/observe`;
@@ -193,24 +205,27 @@ async function observe(ep, paths) {
 		return;
 	}
 	const show = (content, when) => {
-		if (opts.json) return print(JSON.stringify({ ep, res: target, val: content, timestamp: when }));
+		if (opts.json) return print(JSON.stringify({ ep, res: target, val: content, timestamp: Math.round(when) }));
 		const stamp = new Date(when).toISOString().slice(11, 19);
 		print(contentLines(composite ? undefined : target, content, spec).map((l) => `${stamp} ${l}`));
 	};
-	show(response.content, Date.now());
-	let seen = 0;
+	show(response.content, await serverNow());
+	let seen = 1;
 	let finished = false;
 	const finish = async () => {
 		if (finished) return;
 		finished = true;
 		controller.abort();
-		await call("DELETE", cancelUrl).catch(() => {});
+		// only this command's observation: the dashboard's (or another observer's) of the same path lives on
+		const id = response.observation?.id;
+		await call("DELETE", id ? `${cancelUrl}${cancelUrl.includes("?") ? "&" : "?"}id=${encodeURIComponent(id)}` : cancelUrl).catch(() => {});
 	};
 	process.once("SIGINT", () => finish().then(() => process.exit(0)));
+	if (seen >= count) return await finish();
 	try {
 		for await (const { event, data: payload } of sseFrames(events.body)) {
 			if (event === "NOTIFICATION" && payload.res === target) {
-				show(payload.val, Date.now());
+				show(payload.val, payload.timestamp ?? Date.now());
 				if (++seen >= count) return await finish();
 			} else if (event === "DEREGISTRATION") {
 				await finish();

@@ -148,7 +148,9 @@ export class DashboardServer {
 			sample: j.latest("sample", d.name),
 			reported: Object.fromEntries(["/3303/0/5700", "/3308/0/5900", "/3306/0/5850", "/32700/0/9"].map((p) => [p, j.latest("reported", d.name, p)?.value])),
 			registration: this.job.registered.get(d.name) ?? null,
-			resets: d.resets.length,
+			// resets the chip did unasked; reboots the server asked for (Execute /3/0/4 or /3/0/5)
+			resets: this.job.stats?.get(d.name)?.resets ?? d.resets.length,
+			reboots: this.job.stats?.get(d.name)?.reboots ?? 0,
 		}));
 	}
 

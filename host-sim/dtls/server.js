@@ -208,7 +208,8 @@ export class DtlsServer extends EventEmitter {
 	}
 
 	deliver(data, session) {
-		this.socket.emit("message", data, { address: session.address, port: session.port, family: "IPv4", size: data.length });
+		// `secure` and the PSK identity tell the application what a plain UDP rinfo cannot
+		this.socket.emit("message", data, { address: session.address, port: session.port, family: "IPv4", size: data.length, secure: true, pskIdentity: session.identity });
 	}
 
 	#drained;

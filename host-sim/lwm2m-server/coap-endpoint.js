@@ -1,16 +1,18 @@
 // The server's CoAP side on one UDP socket: npm `coap`'s Server for the requests clients
-// send us (Register, Update, De-register, Send), its Agent for the requests we send
-// clients (device management), both over a SocketMux so they share the socket.
+// send us (Register, Update, De-register, Send), our own Requester (requester.js) for the
+// requests we send clients (device management), both over a SocketMux so they share the
+// socket.
 //
-// Timing: request timeouts use the injected clock, so they follow virtual time. The
-// retransmission timers inside npm `coap` (ACK_TIMEOUT 2 s, doubling) are wall-clock
-// timers it does not let us replace; in virtual time a lost datagram is therefore
-// retransmitted only as wall-clock time passes. Tests in virtual time use a lossless
-// simulated network, where that never matters.
+// Timing: request timeouts, retransmissions (ACK_TIMEOUT 2 s x 1..1.5, doubling, 4
+// retransmissions) and block-wise transfers of the requests we send run on the injected
+// clock, so they follow virtual time. npm `coap`'s Server keeps wall-clock timers only for
+// what it sends unasked: a separate CON response, which our handlers never need (they
+// answer at once, piggybacked on the ACK).
 import dgram from "node:dgram";
 import { randomBytes } from "node:crypto";
 import coap from "coap";
 import { SocketMux } from "./socket-mux.js";
+import { Requester } from "./requester.js";
 import { formatFromHeader } from "./content-formats.js";
 
 export class RequestTimeout extends Error {
@@ -38,8 +40,10 @@ export class CoapEndpoint {
 	 * @param options.socket dgram-like socket, unbound (created when absent)
 	 * @param options.clock {now(), after(ms, fn), cancel(item)}
 	 * @param options.onRequest async ({method, path: string[], query: string[], format, payload, rinfo}) -> {code, options?, payload?}
+	 * @param options.isObserved (tokenHex, address, port) -> boolean: a notification with this token is acknowledged, others reset
+	 * @param options.reliability {ackTimeoutMs, ackRandomFactor, maxRetransmit} of the requests we send
 	 */
-	constructor({ socket, clock, host = "127.0.0.1", port = 5683, onRequest, onError = () => {} }) {
+	constructor({ socket, clock, host = "127.0.0.1", port = 5683, onRequest, onError = () => {}, isObserved, reliability, random }) {
 		// an injected socket is bound here, and closed again by stop(), like our own
 		this.socket = socket ?? dgram.createSocket("udp4");
 		this.clock = clock;
@@ -47,6 +51,7 @@ export class CoapEndpoint {
 		this.port = port;
 		this.onRequest = onRequest;
 		this.onError = onError;
+		this.requesterOptions = { isObserved, reliability, random };
 		this.pending = new Set(); // outgoing requests awaiting an answer: {req, timer, reject}
 	}
 
@@ -68,8 +73,8 @@ export class CoapEndpoint {
 		this.server.on("request", (req, res) => this.#handle(req, res));
 		this.server.on("error", (e) => this.onError(e));
 		this.server.listen(this.mux.server);
-		this.agent = new coap.Agent({ socket: this.mux.agent });
-		this.agent.on("error", (e) => this.onError(e));
+		this.requester = new Requester({ send: (bytes, port, address) => this.mux.send(bytes, port, address), clock: this.clock, ...this.requesterOptions });
+		this.mux.client = (packet, rinfo) => this.requester.receive(packet, rinfo);
 		return this.address();
 	}
 
@@ -87,7 +92,7 @@ export class CoapEndpoint {
 				query: optionStrings(req.options, "Uri-Query"),
 				format: formatFromHeader(req.headers["Content-Format"]),
 				payload: Buffer.from(req.payload ?? []),
-				rinfo: { address: req.rsinfo.address, port: req.rsinfo.port },
+				rinfo: { address: req.rsinfo.address, port: req.rsinfo.port, secure: req.rsinfo.secure === true, pskIdentity: req.rsinfo.pskIdentity },
 			});
 		} catch (e) {
 			// a handler bug must not take the server down; the client still gets an answer
@@ -105,39 +110,50 @@ export class CoapEndpoint {
 	 * @param r.observe true to register an observation (Observe: 0), 1 to cancel one
 	 * @param r.onResponse called synchronously with the first response, before any
 	 *   notification that may follow it can be delivered
-	 * @returns {Promise<{code, format, payload: Buffer, observe?: number, token: Buffer, stream?}>}
+	 * @returns {Promise<{code, format, payload: Buffer, observe?: number, token: Buffer, transmissions}>}
 	 */
 	request({ address, port, method, pathname, query = [], accept, contentFormat, payload, observe, token, timeoutMs, onResponse }) {
 		return new Promise((resolve, reject) => {
-			const options = {};
-			if (accept !== undefined) options.Accept = uintOption(accept);
-			if (contentFormat !== undefined) options["Content-Format"] = uintOption(contentFormat);
+			const options = [];
+			if (observe !== undefined) options.push({ name: "Observe", value: uintOption(observe === true ? 0 : Number(observe)) });
+			for (const segment of pathname.split("/").filter(Boolean)) options.push({ name: "Uri-Path", value: Buffer.from(segment) });
+			if (contentFormat !== undefined) options.push({ name: "Content-Format", value: uintOption(contentFormat) });
+			for (const q of query) options.push({ name: "Uri-Query", value: Buffer.from(q) });
+			if (accept !== undefined) options.push({ name: "Accept", value: uintOption(accept) });
 			const tokenBytes = token ?? randomBytes(8);
-			let req;
-			try {
-				req = this.agent.request({
-					hostname: address,
-					port,
-					method,
-					pathname,
-					query: query.length ? query.join("&") : undefined,
-					options,
-					observe,
+			const toResponse = (packet) => {
+				const observeOption = packet.options.find((o) => o.name === "Observe");
+				const cf = packet.options.find((o) => o.name === "Content-Format");
+				return {
+					code: packet.code,
+					format: formatFromHeader(cf ? (cf.value.length ? cf.value.readUIntBE(0, cf.value.length) : 0) : undefined),
+					payload: Buffer.from(packet.payload ?? []),
+					observe: observeOption ? (observeOption.value.length ? observeOption.value.readUIntBE(0, observeOption.value.length) : 0) : undefined,
+					locationPath: optionStrings(packet.options, "Location-Path"),
 					token: tokenBytes,
-					confirmable: true,
-				});
-			} catch (e) {
-				reject(e);
+				};
+			};
+			if (!this.requester) {
+				reject(new Error("lwm2m server: not started"));
 				return;
 			}
-			const entry = { req, timer: undefined, reject: undefined };
+			const exchange = this.requester.request({
+				address,
+				port,
+				method,
+				options,
+				token: tokenBytes,
+				payload: payload === undefined ? undefined : Buffer.from(payload),
+				onResponse: onResponse && ((packet) => onResponse(toResponse(packet))),
+			});
+			const entry = { timer: undefined, reject: undefined };
 			const finish = () => {
 				this.pending.delete(entry);
 				if (entry.timer !== undefined) this.clock.cancel(entry.timer);
 			};
-			entry.reject = (error, { abort = true } = {}) => {
+			entry.reject = (error) => {
 				finish();
-				if (abort) this.agent.abort(req);
+				exchange.abort();
 				reject(error);
 			};
 			this.pending.add(entry);
@@ -145,39 +161,24 @@ export class CoapEndpoint {
 				entry.timer = undefined;
 				entry.reject(new RequestTimeout(`no response from ${address}:${port} within ${timeoutMs / 1000} s`));
 			});
-			req.on("response", (res) => {
-				finish();
-				const response = {
-					code: res.code,
-					format: formatFromHeader(res.headers["Content-Format"]),
-					payload: Buffer.from(res.payload ?? []),
-					observe: typeof res.headers.Observe === "number" ? res.headers.Observe : undefined,
-					locationPath: optionStrings(res.options, "Location-Path"),
-					token: tokenBytes,
-				};
-				// an observe stream would buffer every notification; the mux delivers them instead
-				if (typeof res.close === "function" && typeof res.append === "function") {
-					response.stream = res;
-					res.on("data", () => {});
-					res.on("error", () => {});
-				}
-				onResponse?.(response);
-				resolve(response);
-			});
-			req.on("error", (e) => {
-				if (this.pending.has(entry)) entry.reject(e);
-			});
-			// npm coap's own give-up (EXCHANGE_LIFETIME); it has aborted the request itself
-			req.on("timeout", () => {
-				if (this.pending.has(entry)) entry.reject(new RequestTimeout(`no response from ${address}:${port}`), { abort: false });
-			});
-			req.end(payload === undefined ? undefined : Buffer.from(payload));
+			exchange.promise.then(
+				({ packet, transmissions }) => {
+					if (!this.pending.has(entry)) return;
+					finish();
+					resolve({ ...toResponse(packet), transmissions });
+				},
+				(e) => {
+					if (!this.pending.has(entry)) return;
+					finish();
+					reject(e.timeout ? new RequestTimeout(`no response from ${address}:${port}: ${e.message}`) : e);
+				},
+			);
 		});
 	}
 
 	async stop() {
 		for (const entry of [...this.pending]) entry.reject(new Error("lwm2m server stopped"));
-		this.agent?.close();
+		this.requester?.close();
 		this.server?.close();
 		this.mux?.close();
 		await new Promise((resolve) => {

@@ -291,8 +291,17 @@ export class DeviceManagement {
 	}
 
 	async #observe(reg, spec, request, options) {
-		const observation = new Observation({ token: randomBytes(8), registration: reg, ...spec });
-		this.observations.add(observation);
+		// what is already observed is observed once more under the same token: the client
+		// replaces its entry (RFC 7641 §4.1) and answers with the current value
+		const existing = this.observations.find(reg.id, spec.paths, spec.composite)[0];
+		const observation = existing ?? this.observations.add(new Observation({ token: randomBytes(8), registration: reg, ...spec }));
+		if (existing) Object.assign(existing, { format: spec.format, pathFormat: spec.pathFormat });
+		const subscription = observation.subscribe({ onNotify: spec.onNotify, owner: options.owner });
+		const unsubscribe = () => {
+			observation.subscriptions.delete(subscription.id);
+			if (observation.subscriptions.size === 0) this.observations.remove(observation);
+		};
+		let answeredWithObserve = false;
 		let res;
 		try {
 			res = await this.#send(
@@ -303,31 +312,35 @@ export class DeviceManagement {
 					token: observation.token,
 					// runs before any notification behind this response can be looked at
 					onResponse: (r) => {
-						if (/^2\./.test(r.code) && r.observe !== undefined) {
+						answeredWithObserve = /^2\./.test(r.code) && r.observe !== undefined;
+						if (answeredWithObserve) {
 							observation.established = true;
 							observation.accept(r.observe, this.clock.now());
-							observation.stream = r.stream;
-						} else r.stream?.close();
+						}
 					},
 				},
 				options,
 			);
 		} catch (e) {
-			this.observations.remove(observation);
+			unsubscribe();
 			throw e;
 		}
 		const operation = spec.composite ? "observeComposite" : "observe";
 		const response = toResponse(operation, res);
-		if (!observation.established) this.observations.remove(observation);
+		// an error or an answer without Observe: the client keeps no entry, for anyone
+		if (!answeredWithObserve) {
+			if (existing && existing.subscriptions.size > 1) this.log(`observation ${observation.id} of ${observation.endpoint} ${observation.paths.map(formatPath).join(",")} ended by the client (${res.code})`);
+			this.observations.remove(observation);
+		}
 		if (response.success) {
 			try {
 				response.content = spec.composite ? this.#composite(reg, spec.paths, res) : this.#node(reg, spec.paths[0], res);
 			} catch (e) {
-				this.observations.remove(observation);
+				unsubscribe();
 				throw e;
 			}
 			response.format = res.format?.name;
-			if (observation.established) response.observation = observation.toJSON();
+			if (answeredWithObserve) response.observation = subscription.toJSON();
 			else response.errormessage = "the client answered without Observe: it does not keep this observation";
 		}
 		return response;
@@ -368,37 +381,49 @@ export class DeviceManagement {
 		const notification = {
 			endpoint: observation.endpoint,
 			registrationId: observation.registrationId,
-			observationId: observation.id,
+			token: observation.id,
+			observationIds: [...observation.subscriptions.keys()],
 			composite: observation.composite,
 			path: observation.composite ? undefined : formatPath(observation.paths[0]),
 			paths: observation.paths.map(formatPath),
 			format: format?.name,
 			content,
 		};
-		try {
-			observation.onNotify?.(notification);
-		} catch (e) {
-			this.log(`an observe callback failed: ${e.stack ?? e.message}`);
+		for (const subscription of [...observation.subscriptions.values()]) {
+			try {
+				subscription.onNotify?.({ ...notification, observationId: subscription.id });
+			} catch (e) {
+				this.log(`an observe callback failed: ${e.stack ?? e.message}`);
+			}
 		}
 		this.onNotification?.(notification);
 	}
 
-	/** Cancel observations of `paths` (active cancel: GET/FETCH with Observe 1). */
+	/**
+	 * Cancel the caller's subscriptions of `paths`: the one named by options.id, else every
+	 * one of options.owner ("local" by default). The client is sent the active cancel
+	 * (GET/FETCH with Observe 1) only when no subscription is left.
+	 * @returns the number of subscriptions cancelled
+	 */
 	async cancel(reg, pathTexts, composite, options = {}) {
 		const paths = composite ? this.#paths(pathTexts) : [parsePath(pathTexts)];
-		const found = this.observations.find(reg.id, paths, composite);
-		for (const observation of found) {
-			this.observations.remove(observation);
-			const request = composite
-				? { method: "FETCH", path: [], contentFormat: observation.pathFormat.id, accept: observation.format.id, payload: encodePathList(observation.pathFormat, paths) }
-				: { method: "GET", path: paths[0], accept: observation.format?.id };
-			try {
-				await this.#send(reg, { ...request, observe: 1, token: observation.token }, options);
-			} catch (e) {
-				// the client forgets it anyway at its next notification, which now gets RST
-				this.log(`cancel of observation ${observation.id} (${observation.endpoint}) got no answer: ${e.message}`);
-			}
+		const observation = this.observations.find(reg.id, paths, composite)[0];
+		if (!observation) return 0;
+		const id = options.id === undefined || options.id === null || options.id === "" ? undefined : String(options.id);
+		const owner = options.owner ?? "local";
+		const mine = [...observation.subscriptions.values()].filter((s) => (id === undefined ? s.owner === owner : s.id === id));
+		for (const s of mine) observation.subscriptions.delete(s.id);
+		if (mine.length === 0 || observation.subscriptions.size > 0) return mine.length;
+		this.observations.remove(observation);
+		const request = composite
+			? { method: "FETCH", path: [], contentFormat: observation.pathFormat.id, accept: observation.format.id, payload: encodePathList(observation.pathFormat, paths) }
+			: { method: "GET", path: paths[0], accept: observation.format?.id };
+		try {
+			await this.#send(reg, { ...request, observe: 1, token: observation.token }, options);
+		} catch (e) {
+			// the client forgets it anyway at its next notification, which now gets RST
+			this.log(`cancel of observation ${observation.id} (${observation.endpoint}) got no answer: ${e.message}`);
 		}
-		return found.length;
+		return mine.length;
 	}
 }

@@ -19,7 +19,7 @@ export class EventStream {
 			on("notification", (n) =>
 				this.#broadcast(
 					"NOTIFICATION",
-					{ ep: n.endpoint, res: n.composite ? n.paths.join(",") : n.path, val: n.content, composite: n.composite, observationId: n.observationId, format: n.format },
+					{ ep: n.endpoint, res: n.composite ? n.paths.join(",") : n.path, val: n.content, composite: n.composite, observationIds: n.observationIds, format: n.format, timestamp: server.clock.now() },
 					n.endpoint,
 				),
 			),

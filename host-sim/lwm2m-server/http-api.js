@@ -9,7 +9,7 @@
 //   DELETE /api/clients/{ep}/{path}                  Delete
 //   GET    /api/clients/{ep}/{path}/discover         Discover
 //   PUT    /api/clients/{ep}/{path}/attributes?pmin= Write-Attributes
-//   POST   /api/clients/{ep}/{path}/observe          Observe      DELETE: cancel
+//   POST   /api/clients/{ep}/{path}/observe          Observe      DELETE[?id=]: cancel
 //   GET    /api/clients/{ep}/composite?paths=a,b     Read-Composite   PUT: Write-Composite
 //   POST   /api/clients/{ep}/composite/observe?paths= Observe-Composite  DELETE: cancel
 //   GET    /api/event[?ep=]                          Server-Sent Events
@@ -35,11 +35,14 @@ function readBody(req) {
 	return new Promise((resolve, reject) => {
 		const chunks = [];
 		let size = 0;
+		let tooLarge = false;
 		req.on("data", (c) => {
+			if (tooLarge) return; // read and dropped, so the 413 reaches a client still sending
 			size += c.length;
 			if (size > MAX_BODY) {
-				reject(new HttpError(413, "request body larger than 1 MiB"));
-				req.destroy();
+				tooLarge = true;
+				chunks.length = 0;
+				reject(new HttpError(413, `request body larger than ${MAX_BODY} bytes (1 MiB), the most this API reads`));
 			} else chunks.push(c);
 		});
 		req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
@@ -59,7 +62,9 @@ async function jsonBody(req) {
 
 function send(res, status, body) {
 	const text = JSON.stringify(body, null, 1);
-	res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
+	const headers = { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) };
+	if (status === 413) headers.Connection = "close"; // the rest of the body is not worth reading
+	res.writeHead(status, headers);
 	res.end(text);
 }
 
@@ -129,7 +134,7 @@ export class HttpApi {
 		}
 		if (section === "server" && rest.length === 0) {
 			only("GET");
-			return send(res, 200, { host: server.host, coapPort: server.coapPort, httpPort: server.httpPort, lwm2mVersion: "1.1" });
+			return send(res, 200, { host: server.host, coapPort: server.coapPort, httpPort: server.httpPort, lwm2mVersion: "1.1", now: server.clock.now() });
 		}
 		if (section === "objectspecs") {
 			only("GET");
@@ -163,8 +168,8 @@ export class HttpApi {
 			}
 			if (target.length === 2 && last === "observe") {
 				only("POST", "DELETE");
-				if (method === "POST") return send(res, 200, await server.observeComposite(ep, paths, undefined, composite));
-				return send(res, 200, { cancelled: await server.cancelCompositeObservation(ep, paths, options) });
+				if (method === "POST") return send(res, 200, await server.observeComposite(ep, paths, undefined, { ...composite, owner: "rest" }));
+				return send(res, 200, { cancelled: await server.cancelCompositeObservation(ep, paths, { ...options, owner: "rest", id: q.get("id") ?? undefined }) });
 			}
 			throw new HttpError(404, `no route ${url.pathname}`);
 		}
@@ -173,8 +178,8 @@ export class HttpApi {
 		if (last === "observe" && target.length > 1) {
 			only("POST", "DELETE");
 			const path = lwm2mPath(target.slice(0, -1));
-			if (method === "POST") return send(res, 200, await server.observe(ep, path, undefined, options));
-			return send(res, 200, { cancelled: await server.cancelObservation(ep, path, options) });
+			if (method === "POST") return send(res, 200, await server.observe(ep, path, undefined, { ...options, owner: "rest" }));
+			return send(res, 200, { cancelled: await server.cancelObservation(ep, path, { ...options, owner: "rest", id: q.get("id") ?? undefined }) });
 		}
 		if (last === "discover" && target.length > 1) {
 			only("GET");

@@ -2,6 +2,13 @@
 // registration and paths (what a cancel names). Also decides whether a notification is
 // fresh (RFC 7641 §3.4), since a retransmitted or reordered one must not be reported as
 // a new value.
+//
+// A client keeps one observation per resource and observer (RFC 7641 §4.1: a second
+// Observe of the same target replaces the first), so the server keeps one too, and
+// whoever asks to observe what is already observed (the dashboard, a REST caller, the
+// CLI) becomes one more Subscription of it. Cancelling a subscription cancels only it;
+// the client is told only when the last one goes.
+import { randomBytes } from "node:crypto";
 import { formatPath } from "./path.js";
 
 const FRESH_WINDOW = 2 ** 23;
@@ -21,7 +28,14 @@ export class Observation {
 		this.established = false;
 		this.lastSeq = undefined;
 		this.lastAt = 0;
-		this.stream = undefined; // npm coap's observe stream, closed on cancel
+		this.subscriptions = new Map(); // id -> Subscription
+	}
+
+	/** @param owner who may cancel it without naming its id ("local" in-process, "rest" over HTTP) */
+	subscribe({ onNotify, owner = "local" }) {
+		const subscription = new Subscription(this, { onNotify, owner });
+		this.subscriptions.set(subscription.id, subscription);
+		return subscription;
 	}
 
 	/** RFC 7641 §3.4: is a notification with sequence `seq` at `now` newer than the last? */
@@ -37,22 +51,28 @@ export class Observation {
 		this.lastAt = now;
 	}
 
-	close() {
-		try {
-			this.stream?.close();
-		} catch {}
-		this.stream = undefined;
-	}
-
 	toJSON() {
 		return {
 			id: this.id,
+			token: this.id,
 			endpoint: this.endpoint,
 			registrationId: this.registrationId,
 			composite: this.composite,
 			paths: this.paths.map(formatPath),
 			format: this.format?.name,
 		};
+	}
+}
+
+export class Subscription {
+	constructor(observation, { onNotify, owner }) {
+		this.id = randomBytes(6).toString("hex");
+		this.observation = observation;
+		this.onNotify = onNotify;
+		this.owner = owner;
+	}
+	toJSON() {
+		return { ...this.observation.toJSON(), id: this.id, owner: this.owner };
 	}
 }
 
@@ -68,8 +88,13 @@ export class ObservationStore {
 		return this.byToken.get(tokenHex);
 	}
 	remove(observation) {
-		this.byToken.delete(observation.id);
-		observation.close();
+		if (this.byToken.get(observation.id) === observation) this.byToken.delete(observation.id);
+		observation.subscriptions.clear();
+	}
+	/** Every subscription, of one registration or all. */
+	subscriptions(registrationId) {
+		const list = registrationId === undefined ? this.all() : this.forRegistration(registrationId);
+		return list.flatMap((o) => [...o.subscriptions.values()]);
 	}
 	forRegistration(registrationId) {
 		return [...this.byToken.values()].filter((o) => o.registrationId === registrationId);

@@ -5,11 +5,13 @@
 import { randomBytes } from "node:crypto";
 
 export class Registration {
-	constructor(fields, { id, address, port, now }) {
+	constructor(fields, { id, address, port, secure = false, pskIdentity, now }) {
 		Object.assign(this, fields);
 		this.id = id;
 		this.address = address;
 		this.port = port;
+		this.secure = secure; // registered over DTLS
+		this.pskIdentity = pskIdentity;
 		this.registrationDate = now;
 		this.lastUpdate = now;
 		this.expiresAt = now + this.lifetime * 1000;
@@ -30,7 +32,8 @@ export class Registration {
 			bindingMode: this.bindingMode,
 			rootPath: this.rootPath,
 			objectLinks: this.objectLinks,
-			secure: false,
+			secure: this.secure,
+			pskIdentity: this.pskIdentity,
 			additionalRegistrationAttributes: this.additionalRegistrationAttributes,
 			queuemode: this.queueMode,
 			supportedObjects: this.supportedObjects,
@@ -68,7 +71,7 @@ export class RegistrationStore {
 	add(fields, rinfo) {
 		const previous = this.byEndpoint.get(fields.endpoint);
 		if (previous) this.remove(previous.id);
-		const reg = new Registration(fields, { id: this.#newId(), address: rinfo.address, port: rinfo.port, now: this.clock.now() });
+		const reg = new Registration(fields, { id: this.#newId(), address: rinfo.address, port: rinfo.port, secure: rinfo.secure === true, pskIdentity: rinfo.pskIdentity, now: this.clock.now() });
 		this.byId.set(reg.id, reg);
 		this.byEndpoint.set(reg.endpoint, reg);
 		this.#arm(reg);

@@ -53,6 +53,10 @@ export class Lwm2mServer extends EventEmitter {
 	 * @param options.requestTimeout default seconds to wait for a client's answer (5)
 	 * @param options.lifetimeGrace seconds past a lifetime before a registration expires (0)
 	 * @param options.logger       (line) => void, in addition to the "log" event
+	 * @param options.reliability  {ackTimeoutMs, ackRandomFactor, maxRetransmit} of the CON
+	 *                             requests the server sends (RFC 7252 defaults 2000, 1.5, 4),
+	 *                             maxIntervalMs (a cap on the doubling, none by default)
+	 * @param options.random       () -> [0, 1) for the retransmission jitter (seeded in tests)
 	 */
 	constructor(options = {}) {
 		super();
@@ -73,6 +77,14 @@ export class Lwm2mServer extends EventEmitter {
 			port: coapPort,
 			onRequest: (req) => this.#onRequest(req),
 			onError: (e) => this.log(`coap: ${e.stack ?? e.message}`),
+			// a notification is acknowledged only while somebody observes it; others get RST
+			isObserved: (tokenHex, address, port) => {
+				const o = this.observationStore.get(tokenHex);
+				const reg = o && this.registrations.get(o.registrationId);
+				return Boolean(reg && reg.address === address && reg.port === port);
+			},
+			reliability: options.reliability,
+			random: options.random,
 		});
 		this.dm = new DeviceManagement({
 			endpoint: this.endpoint,
@@ -324,7 +336,12 @@ export class Lwm2mServer extends EventEmitter {
 	async observe(endpoint, path, onNotify, options) {
 		return this.dm.observe(this.#registration(endpoint), path, onNotify, options);
 	}
-	/** @returns the number of observations cancelled */
+	/**
+	 * Cancel the caller's observation of a path: options.id names one (the "observation"
+	 * id observe() answered), else every one made with the same options.owner (default
+	 * "local"). Others observing the path keep their notifications.
+	 * @returns the number of observations cancelled
+	 */
 	async cancelObservation(endpoint, path, options) {
 		return this.dm.cancel(this.#registration(endpoint), path, false, options);
 	}
@@ -343,7 +360,7 @@ export class Lwm2mServer extends EventEmitter {
 	/** Active observations, of one client or all. */
 	observations(endpoint) {
 		const reg = endpoint === undefined ? undefined : this.#registration(endpoint);
-		return (reg ? this.observationStore.forRegistration(reg.id) : this.observationStore.all()).map((o) => o.toJSON());
+		return this.observationStore.subscriptions(reg?.id).map((s) => s.toJSON());
 	}
 }
 

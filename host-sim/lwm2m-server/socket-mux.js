@@ -1,15 +1,13 @@
 // One UDP socket, two users. An LwM2M server must send its device-management requests
 // from the very address and port the client registered to: a NAT binding or a DTLS
 // session exists only for that pair, and clients often drop anything else. npm `coap`
-// has no such mode: its Server answers requests and its Agent sends requests, each on
-// a socket of its own unless given one. Handing both the same socket (the Agent's
-// documented `socket` option, the Server's documented custom-socket `listen(socket)`)
-// makes them step on each other - every datagram reaches both, and a Server on a real
-// dgram socket also answers unparsable datagrams with 5.00 - so neither gets the socket
-// itself. Each gets a small facade instead, and this mux parses every datagram once and
-// routes it: requests to the Server, responses to the Agent, empty ACK/RST to both
-// (each ignores what it did not send). A side effect is one place to log every
-// message (the COAPLOG event) and to refuse malformed datagrams with 4.00.
+// has no such mode: its Server answers requests on a socket of its own unless given one
+// (the documented custom-socket `listen(socket)`), and a Server on a real dgram socket
+// also answers unparsable datagrams with 5.00. So the Server gets a small facade, and
+// this mux parses every datagram once and routes it: requests to the Server, responses,
+// pings and the empty ACK/RST of our own requests to the client side (requester.js, the
+// `client` callback), any other empty ACK/RST to the Server. A side effect is one place
+// to log every message (the COAPLOG event) and to refuse malformed datagrams with 4.00.
 //
 // This works the same over a real dgram socket and over the simulated network's
 // dgram-like sockets, which is what lets the server run in virtual time. No private
@@ -68,7 +66,7 @@ export class SocketMux extends EventEmitter {
 		this.now = now;
 		this.exchanges = new Map(); // "address:port/mid" -> {at, reply?: Buffer} of requests received
 		this.server = new Facade(this, "server");
-		this.agent = new Facade(this, "agent");
+		this.client = () => false; // (packet, rinfo) -> true when the client side took it
 		this.onMessage = (msg, rinfo) => this.#receive(msg, rinfo);
 		this.onError = (error) => {
 			this.server.emit("error", error);
@@ -126,14 +124,13 @@ export class SocketMux extends EventEmitter {
 	#route(msg, rinfo, packet) {
 		const isEmpty = packet.code === "0.00";
 		if (isEmpty && (packet.ack || packet.reset)) {
-			// an ACK/RST ends either one of our requests (Agent) or one of our CON responses (Server)
-			this.agent.emit("message", msg, rinfo);
-			this.server.emit("message", msg, rinfo);
-		} else if (isEmpty) this.agent.emit("message", msg, rinfo); // a CoAP ping: the Agent answers it with RST
+			// an ACK/RST ends either one of our requests or one of the Server's CON responses
+			if (!this.client(packet, rinfo)) this.server.emit("message", msg, rinfo);
+		} else if (isEmpty) this.client(packet, rinfo); // a CoAP ping: answered with RST
 		else if (packet.code.startsWith("0.")) {
 			if (this.#duplicate(packet, rinfo)) return;
 			this.server.emit("message", msg, rinfo);
-		} else this.agent.emit("message", msg, rinfo);
+		} else this.client(packet, rinfo);
 	}
 
 	// A retransmitted request gets the ACK already sent for it, or nothing while the

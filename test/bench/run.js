@@ -95,20 +95,39 @@ function median(values) {
 	await sim.close();
 }
 
-// ---- LwM2M: wire sizes, heap when registered and observed, XS time of a Read and a Write
+// ---- LwM2M wire sizes of the product: the thermostat firmware (device/main.ts) as shipped
 {
 	const { RawServer, options } = await import("../helpers/raw-lwm2m.js");
 	const sim = new Simulation({ seed: 5 });
 	const server = new RawServer(sim);
-	const dev = await sim.addDevice({ entry: path.join(here, "..", "fixtures", "lwm2m-client.ts"), config: { serverUri: "coap://127.0.0.1:5683", lifetime: 120 } });
-	await sim.run(500);
+	await sim.addDevice({ config: { serverUri: "coap://127.0.0.1:5683", ssid: "host-sim", lifetime: 120 } });
+	await sim.run(10_000);
 	const [register] = server.registrations();
-	record("register_bytes", register.bytes.length, `UDP payload bytes of the Register request (${register.p.payload.length} of them link-format: core objects 1, 3, 4 and IPSO 3303, 3308)`);
+	if (!register) throw new Error("bench: the thermostat did not register");
+	const links = register.p.payload.toString().split(",");
+	const objects = [...new Set(links.map((l) => /^<\/(\d+)/.exec(l)?.[1]).filter(Boolean))].join(", ");
+	record("register_bytes", register.bytes.length, `UDP payload bytes of the thermostat's Register (${register.p.payload.length} of them link-format, ${links.length} links: objects ${objects})`);
 	await sim.run(120_000);
 	const update = server.registrations().find((r) => options(r.p, "Uri-Path").length === 2);
-	record("update_bytes", update.bytes.length, "UDP payload bytes of a periodic Update (no parameters, no links)");
+	record("update_bytes", update.bytes.length, "UDP payload bytes of the thermostat's periodic Update (no parameters, no links)");
 	const read = await server.request("GET", "/3303/0/5700");
-	record("read_temperature_response_bytes", read.bytes.length, `UDP payload bytes of the 2.05 answering a Read of /3303/0/5700 (text/plain "${read.text}")`);
+	record("read_temperature_response_bytes", read.bytes.length, `UDP payload bytes of the thermostat's 2.05 answering a Read of /3303/0/5700 (text/plain "${read.text}")`);
+	const token = Buffer.from("o1");
+	await server.request("PUT", "/3303/0/5700", { query: ["pmax=10"] });
+	await server.request("GET", "/3303/0/5700", { observe: 0, token });
+	await sim.run(11_000);
+	const notify = server.notifications(token).at(-1);
+	record("notify_bytes", notify.bytes.length, "UDP payload bytes of one NON notification of the thermostat's /3303/0/5700 (text/plain)");
+	await sim.close();
+}
+
+// ---- the LwM2M client alone (test/fixtures/lwm2m-client.ts): heap when registered and observed, XS time of a Read and a Write
+{
+	const { RawServer } = await import("../helpers/raw-lwm2m.js");
+	const sim = new Simulation({ seed: 5 });
+	const server = new RawServer(sim);
+	const dev = await sim.addDevice({ entry: path.join(here, "..", "fixtures", "lwm2m-client.ts"), config: { serverUri: "coap://127.0.0.1:5683", lifetime: 120 } });
+	await sim.run(120_500);
 	// three observations: the temperature, the set point, and the Device instance
 	const tokens = [Buffer.from("o1"), Buffer.from("o2"), Buffer.from("o3")];
 	await server.request("PUT", "/3303/0/5700", { query: ["pmax=10"] });
@@ -116,8 +135,6 @@ function median(values) {
 	await server.request("GET", "/3308/0/5900", { observe: 0, token: tokens[1] });
 	await server.request("GET", "/3/0", { observe: 0, token: tokens[2] });
 	await sim.run(11_000);
-	const notify = server.notifications(tokens[0]).at(-1);
-	record("notify_bytes", notify.bytes.length, "UDP payload bytes of one NON notification of /3303/0/5700 (text/plain)");
 	const heap = await dev.heap();
 	record("xs_heap_slots_registered", heap.deviceSlots, "the firmware's XS slots registered with 3 observations, after GC (module code and tables included: the ESP32 keeps preloaded ones in flash)");
 	record("xs_chunk_bytes_registered", heap.deviceChunkBytes, "the firmware's XS chunk bytes, same state (bytecode included)");
@@ -172,6 +189,36 @@ function median(values) {
 	record("xs_chunk_bytes_dtls", heap.runtimeChunkBytes, "chunk bytes, same state");
 	dev.onCommandTimed = undefined;
 	await sim.close();
+}
+
+// ---- the real toolchain (MODDABLE set): mcconfig for esp32/nodemcu up to xsl's link of the preloaded program
+if (process.env.MODDABLE) {
+	const os = await import("node:os");
+	const { locateSdk } = await import("../../host-sim/moddable/sdk.js");
+	const { buildEsp32 } = await import("../../host-sim/moddable/build-esp32.js");
+	const { readLinkedProgram } = await import("../../host-sim/moddable/xs-link.js");
+	const outDir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-esp32-"));
+	try {
+		const build = buildEsp32(locateSdk(), { outDir, stdio: "pipe" });
+		const ok = build.status === 0 && fs.existsSync(build.linked);
+		record("mcconfig_esp32_xs_link_ok", ok ? 1 : 0, "1 when mcconfig -p esp32/nodemcu manifests/esp32.json went through tsc, xsc and xsl's link of the preloaded program (no ESP-IDF)");
+		if (ok) record("esp32_xs_archive_bytes", readLinkedProgram(build.linked).romBytes, "read-only bytes of the linked XS program (mc.xs.c) at the ESP32's sizes: slots x 16, key pointers x 4, byte code, strings");
+	} finally {
+		fs.rmSync(outDir, { recursive: true, force: true });
+	}
+}
+
+// ---- Moddable's simulator (MODDABLE set): a clean build of manifests/sim.json for mcsim (mc.so), as npm run sim makes it
+if (process.env.MODDABLE) {
+	const os = await import("node:os");
+	const { buildSim } = await import("../../host-sim/mcsim/build.js");
+	const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-mcsim-"));
+	try {
+		const built = await buildSim({ out: path.join(work, "build"), flash: path.join(work, "flash") });
+		record("mcsim_build_s", Math.round(built.seconds * 10) / 10, "wall seconds of a clean mcconfig -p lin manifests/sim.json + make build (tsc, xsc, xsl, cc of mc.so for mcsim), on this machine");
+	} finally {
+		fs.rmSync(work, { recursive: true, force: true });
+	}
 }
 
 const report = { date: new Date().toISOString(), node: process.version, cpus: (await import("node:os")).cpus().length, figures, notes };

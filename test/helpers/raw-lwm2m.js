@@ -62,7 +62,7 @@ export class RawServer {
 	 * A CON request to the registered client; resolves with the piggybacked response.
 	 * @param code "GET" | "PUT" | "POST" | "DELETE" | "FETCH" | "iPATCH"
 	 */
-	async request(code, path, { accept, contentFormat, query = [], observe, payload, token } = {}) {
+	async request(code, path, { accept, contentFormat, query = [], observe, payload, token, block1 } = {}) {
 		if (!this.client) throw new Error("no client registered");
 		const messageId = ++this.mid & 0xffff;
 		token ??= Buffer.from([0x7a, messageId & 0xff]);
@@ -72,6 +72,7 @@ export class RawServer {
 		if (contentFormat !== undefined) opts.push({ name: "Content-Format", value: uint(contentFormat) });
 		for (const q of query) opts.push({ name: "Uri-Query", value: Buffer.from(q) });
 		if (accept !== undefined) opts.push({ name: "Accept", value: uint(accept) });
+		if (block1 !== undefined) opts.push({ name: "Block1", value: block1 }); // Buffer: the option's bytes
 		const codes = { GET: "0.01", POST: "0.02", PUT: "0.03", DELETE: "0.04", FETCH: "0.05", iPATCH: "0.07" };
 		const from = this.received.length;
 		this.socket.send(packet.generate({ messageId, token, code: codes[code] ?? code, confirmable: true, options: opts, payload: payload === undefined ? Buffer.alloc(0) : Buffer.from(payload) }), this.client.port, this.client.address);

@@ -245,6 +245,19 @@ function fillInputs(d, force) {
 	const sp = latest(series(d, "/3308/0/5900"))?.value;
 	const input = $("setpoint-input");
 	if (sp !== undefined && (force || (!input.dataset.dirty && document.activeElement !== input))) input.value = sp;
+	// the outside temperature the room model has now (it varies over the day), unless being edited
+	const outside = latest(d.samples)?.outside;
+	const out = $("outside-input");
+	if (typeof outside === "number" && (force || (!out.dataset.dirty && document.activeElement !== out))) out.value = outside.toFixed(1);
+}
+
+/** A number field's value, or why there is none (the browser gives "" for text it cannot read). */
+function numberIn(input, what) {
+	if (input.validity?.badInput) return { error: `${what}: not a number` };
+	const text = input.value.trim();
+	if (text === "") return { error: `${what}: the field is empty, give a number` };
+	const value = Number(text);
+	return Number.isFinite(value) ? { value } : { error: `${what}: ${JSON.stringify(text)} is not a number` };
 }
 
 function renderMessages() {
@@ -276,7 +289,8 @@ function renderLog() {
 	box.replaceChildren(
 		...lines.map((l) => {
 			const div = document.createElement("div");
-			if (/fault|not answering|refused|reset|expired|failed|halted/i.test(l.text)) div.className = "warn";
+			// the main job says which lines report a problem; older journals only have the words
+			if (l.warn ?? /fault|not answering|refused|reset|expired|failed|halted/i.test(l.text)) div.className = "warn";
 			const t = document.createElement("span");
 			t.className = "t";
 			t.textContent = clockText(l.t, true);
@@ -390,8 +404,9 @@ $("setpoint-form").addEventListener("submit", async (ev) => {
 	ev.preventDefault();
 	const input = $("setpoint-input");
 	const answer = $("setpoint-answer");
-	const value = input.valueAsNumber;
-	if (!Number.isFinite(value)) return;
+	// any number goes to the device: its answer (2.04, or 4.00 with the reason) decides
+	const { value, error } = numberIn(input, "set point");
+	if (error) return show(answer, { ok: false, text: error });
 	answer.textContent = `writing ${value} °C…`;
 	answer.className = "answer";
 	try {
@@ -416,8 +431,8 @@ $("setpoint-input").addEventListener("input", (ev) => (ev.target.dataset.dirty =
 async function writeTuning(id) {
 	const input = $(`tune-${id}`);
 	const answer = $(`tune-ans-${id}`);
-	const value = Number(input.value);
-	if (input.value.trim() === "" || !Number.isFinite(value)) return;
+	const { value, error } = input.tagName === "SELECT" ? { value: Number(input.value) } : numberIn(input, TUNING.find((r) => r.id === id).name);
+	if (error) return show(answer, { ok: false, text: error });
 	answer.textContent = `writing ${value}…`;
 	answer.className = "ans";
 	try {
@@ -463,10 +478,15 @@ async function sim(what, body) {
 $("fault-absent").addEventListener("click", () => sim("fault", { kind: "absent" }));
 $("fault-none").addEventListener("click", () => sim("fault", { kind: "none" }));
 $("fault-inject").addEventListener("click", () => sim("fault", { kind: $("fault-kind").value, value: Number($("fault-value").value) }));
-$("outside-form").addEventListener("submit", (ev) => {
+$("outside-form").addEventListener("submit", async (ev) => {
 	ev.preventDefault();
-	sim("room", { outside: Number($("outside-input").value) });
+	const input = $("outside-input");
+	const { value, error } = numberIn(input, "outside temperature");
+	if (error) return show($("sim-answer"), { ok: false, text: error });
+	await sim("room", { outside: value });
+	delete input.dataset.dirty;
 });
+$("outside-input").addEventListener("input", (ev) => (ev.target.dataset.dirty = "1"));
 
 for (const b of $("window-buttons").children) {
 	b.addEventListener("click", () => {

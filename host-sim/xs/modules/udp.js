@@ -4,11 +4,14 @@
 import { host, call, invoke } from "../runtime.js";
 import { toBytes } from "./i2c.js";
 import { closedError } from "./closed.js";
+import { RECEIVE_QUEUE_PACKETS } from "../../receive-queue.js";
 
 const sockets = new Map(); // id -> UDP
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const MAX_SEND = 65507; // lwIP fragments larger datagrams; beyond this the send fails
-const MAX_QUEUED = 16; // packets held for read(): past this lwIP runs out of pbufs and drops
+// packets held for read(): past this lwIP runs out of pbufs and drops (Node models the
+// queue on arrival; this holds for a device that does not read in its onReadable)
+const MAX_QUEUED = RECEIVE_QUEUE_PACKETS;
 
 export function isIPv4(address) {
 	return typeof address === "string" && IPV4.test(address);
