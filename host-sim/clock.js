@@ -257,8 +257,11 @@ export class Clock {
 			try {
 				await this.#ioTurns();
 				if (this.closed) return;
-				const wall = this.#wallTime();
+				let wall = this.#wallTime();
 				const due = this.#firstDue();
+				// nothing is due before `due`: the simulation could be there at once; what the
+				// wall is further ahead is lag, caught up to a bound and given up beyond it
+				if (due <= wall) wall = this.#noteLag(wall, due);
 				if (due > wall) {
 					// nothing due yet: time follows the wall; wake at the due event's wall time
 					if (wall > this.virtualNow) this.virtualNow = wall;
@@ -267,7 +270,6 @@ export class Clock {
 				}
 				// at most STEP_MS past the earliest due event, and nobody left behind by more
 				await this.#step(Math.min(wall, due + STEP_MS));
-				this.#noteLag(wall);
 			} catch (e) {
 				console.error("host-sim: clock failed:", e);
 			}
@@ -297,17 +299,19 @@ export class Clock {
 			this.hold = Infinity;
 		}
 	}
-	#noteLag(wall) {
-		const behind = wall - this.virtualNow;
+	/** The wall's simulated time, after giving up what lies beyond the bound of lag. */
+	#noteLag(wall, due) {
+		const behind = wall - Math.max(due, this.virtualNow);
 		if (behind > this.stats.maxBehindMs) this.stats.maxBehindMs = behind;
 		const allowed = MAX_LAG_WALL_MS * this.speed;
-		if (behind <= allowed) return;
+		if (behind <= allowed) return wall;
 		// give the excess up: the run goes on from here, slower than wall x speed, not skipping
 		const slip = behind - allowed;
 		this.slippedWall += slip / this.speed;
 		this.stats.slips++;
 		this.stats.slippedMs += slip;
 		this.onSlip?.({ ...this.stats });
+		return wall - slip;
 	}
 	close() {
 		this.closed = true;

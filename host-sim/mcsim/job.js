@@ -25,7 +25,6 @@ export async function startMcsimJob(options = {}) {
 		httpPort: 8080,
 		endpoint: "mcsim-thermostat",
 		out: path.join(root, ".host-sim", "mcsim", "build"),
-		flash: path.join(root, ".host-sim", "mcsim", "flash"),
 		log: () => {},
 		onExit: () => {},
 		...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)),
@@ -47,9 +46,12 @@ export async function startMcsimJob(options = {}) {
 		job.apiUrl = bound.httpPort ? `http://127.0.0.1:${bound.httpPort}/api` : undefined;
 		server.on("log", (line) => o.log(line, "server"));
 
+		// the flash keeps the server it first registered with (flash wins over config): one per endpoint and server
+		const flash = o.flash ?? path.join(root, ".host-sim", "mcsim", `flash-${o.endpoint}-${bound.coapPort}`);
+		job.flash = flash;
 		const config = { serverUri: `coap://127.0.0.1:${bound.coapPort}`, endpoint: o.endpoint, ...(o.lifetime ? { lifetime: o.lifetime } : {}), ...o.config };
 		o.log(`building manifests/sim.json for mcsim (${sdk.dir})`, "build");
-		const built = await buildSim({ out: o.out, flash: o.flash, config, log: (line) => o.log(line, "build") });
+		const built = await buildSim({ out: o.out, flash, config, log: (line) => o.log(line, "build") });
 		job.library = built.library;
 		job.buildSeconds = built.seconds;
 

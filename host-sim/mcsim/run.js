@@ -19,8 +19,8 @@ it with the thermostat pane, registered with the embedded LwM2M server.
   --http-port P    its REST API port (default 8080; 0: any free port)
   --endpoint NAME  the thermostat's LwM2M endpoint name (default mcsim-thermostat)
   --out DIR        build folder (default .host-sim/mcsim/build; kept: the next build is incremental)
-  --flash DIR      the simulated flash (default .host-sim/mcsim/flash): tuning and LwM2M settings
-                   survive restarts, as on the board; delete it for a first boot
+  --flash DIR      the simulated flash (default .host-sim/mcsim/flash-<endpoint>-<CoAP port>): tuning
+                   and LwM2M settings survive restarts, as on the board; delete it for a first boot
   --xvfb           run mcsim on a private virtual display (Xvfb) instead of $DISPLAY
   --verbose        also print the build's output and the server's log
   key=value        any mc/config key of manifests/thermostat.json (numbers as numbers)
