@@ -9,14 +9,16 @@ import { monotonic } from "./monotonic";
 const IDLE = 0x3fffffff;
 
 export class Alarm {
-	#timer: Timer;
+	// undefined once closed: a layer closed at shutdown may still hear of a change (a
+	// button press, a late datagram), and moving a cleared timer throws on Moddable
+	#timer: Timer | undefined;
 	constructor(fire: () => void) {
 		this.#timer = Timer.repeat(fire, IDLE);
 		Timer.schedule(this.#timer);
 	}
 	/** Fire in `ms` (timers count whole milliseconds). */
 	after(ms: number) {
-		Timer.schedule(this.#timer, Math.max(0, Math.ceil(ms)), IDLE);
+		if (this.#timer) Timer.schedule(this.#timer, Math.max(0, Math.ceil(ms)), IDLE);
 	}
 	/** Fire at `time` (monotonic() milliseconds); Infinity: not at all. */
 	at(time: number) {
@@ -24,9 +26,10 @@ export class Alarm {
 		else this.after(time - monotonic());
 	}
 	cancel() {
-		Timer.schedule(this.#timer);
+		if (this.#timer) Timer.schedule(this.#timer);
 	}
 	close() {
-		Timer.clear(this.#timer);
+		if (this.#timer) Timer.clear(this.#timer);
+		this.#timer = undefined;
 	}
 }

@@ -3,13 +3,15 @@
 // mcconfig takes on its command line (ssid=... serverUri=... relayPin=...).
 //
 // Heating runs from the first second, with or without a network: the LwM2M client
-// registers whenever Wi-Fi is up, and registers again each time it comes back.
+// registers once Wi-Fi is up; when the link comes back after a loss, an unregistered client
+// starts over at once and a registered one sends an Update (never a second Register).
 
 import config from "mc/config";
 import Digital from "embedded:io/digital";
 import Net from "net";
 import TMP117 from "./drivers/tmp117";
 import { Lwm2mClient } from "./lwm2m/client";
+import { registrationRetryPeriod } from "./lwm2m/settings";
 import { Thermostat } from "./thermostat/app";
 import { WiFiLink } from "./net/wifi-link";
 
@@ -48,6 +50,7 @@ const client = new Lwm2mClient({
 	},
 	log,
 });
+client.registration.slowRetryPeriod = registrationRetryPeriod(config.registrationRetryPeriod, log);
 
 const thermostat = new Thermostat({
 	client,
@@ -85,7 +88,10 @@ if (config.powerFailPin !== undefined) {
 		onReadable() {
 			log("power failing: heating off, de-registering");
 			thermostat.stop();
-			client.stop(() => log("de-registered"));
+			// say what happened: host-sim's main job reads these lines to know the device is done
+			const r = client.registration;
+			const outcome = r.registered ? "de-registered" : r.stats.registrations ? `not registered (${r.state}); nothing to de-register` : "never registered; nothing to de-register";
+			client.stop(() => log(outcome));
 		},
 	});
 }
@@ -93,7 +99,15 @@ if (config.powerFailPin !== undefined) {
 // ---- the network
 if (config.ssid) {
 	const link = new WiFiLink(config.ssid, config.password, log);
-	link.onUp = () => client.start();
+	let started = false;
+	link.onUp = () => {
+		if (started) client.registration.networkUp();
+		else {
+			started = true;
+			client.start();
+		}
+	};
+	link.onDown = () => client.registration.networkDown();
 	link.start();
 } else {
 	// a wired or simulated network: it is there from the start

@@ -356,9 +356,13 @@ export async function startMainJob(options = {}) {
 					if (line.source === "host" && rebootAsked && /^reset #\d+: restart\(\) called by the firmware$/.test(line.text)) warn = false;
 					if (line.source === "device") {
 						if (/^de-registered$/.test(line.text)) dev.deregisteredAt = line.at;
+						// a device that was not registered says so instead: it is done as well (Ctrl-C waits for no line that will not come)
+						if (/^(de-registered|(never registered|not registered .*); nothing to de-register)$/.test(line.text)) dev.shutDownAt = line.at;
 						const sp = /^thermostat: (?:relay .*, set point|setpoint =) (-?[\d.]+)$/.exec(line.text);
 						if (sp) stats.setpoint = Number(sp[1]);
 						if (/^lwm2m: registered/.test(line.text)) stats.lwm2m = "registered";
+						else if (/^lwm2m: waiting for a slow retry/.test(line.text)) stats.lwm2m = "waiting for a slow retry";
+						else if (/^lwm2m: offline/.test(line.text)) stats.lwm2m = "offline";
 						else if (/^lwm2m: (registering|waiting)/.test(line.text)) stats.lwm2m = "registering";
 						else if (/^lwm2m: (stopped|failed|not starting)/.test(line.text)) stats.lwm2m = "not registered";
 					}
@@ -439,7 +443,8 @@ export async function startMainJob(options = {}) {
 			if (!s) continue;
 			const sp = setpointOf(d.name);
 			const fault = faultOf(s);
-			const lwm2m = embedded ? (job.registered.has(d.name) ? "registered" : "not registered") : `${job.stats.get(d.name).lwm2m ?? "not registered"} (says the device)`;
+			const says = job.stats.get(d.name).lwm2m;
+			const lwm2m = embedded ? (job.registered.has(d.name) ? "registered" : `not registered${says && says !== "registered" ? ` (${says})` : ""}`) : `${says ?? "not registered"} (says the device)`;
 			const { resets, reboots } = job.stats.get(d.name);
 			const counts = `${resets ? `, resets ${resets}` : ""}${reboots ? `, reboots ${reboots} (asked by the server)` : ""}`;
 			// a status line is routine: red only for what is wrong now (the sensor, the registration)
@@ -559,13 +564,18 @@ export async function startMainJob(options = {}) {
 			say("power failing on every device (GPIO 35 low): heating off, de-registering");
 			await Promise.all(job.devices.map((d) => d.setInput(POWER_FAIL_PIN, 0).catch(() => {})));
 			const deadline = performance.now() + STOP_WAIT_MS;
-			const done = () => job.devices.every((d) => d.deregisteredAt !== undefined || d.halted);
+			const done = () => job.devices.every((d) => d.shutDownAt !== undefined || d.halted);
 			while (!done() && performance.now() < deadline) {
 				if (virtual) await sim.run(1000);
 				else await new Promise((r) => setTimeout(r, 20));
 			}
-			const missing = job.devices.filter((d) => d.deregisteredAt === undefined).map((d) => d.name);
-			say(missing.length ? `not de-registered within ${STOP_WAIT_MS / 1000} s: ${missing.join(", ")}` : "all devices de-registered; stopping");
+			const missing = job.devices.filter((d) => d.shutDownAt === undefined).map((d) => d.name);
+			const unregistered = job.devices.filter((d) => d.shutDownAt !== undefined && d.deregisteredAt === undefined).map((d) => d.name);
+			say(
+				missing.length ? `not de-registered within ${STOP_WAIT_MS / 1000} s: ${missing.join(", ")}`
+				: unregistered.length ? `all devices stopped (not registered, nothing to de-register: ${unregistered.join(", ")}); stopping`
+				: "all devices de-registered; stopping",
+			);
 			await closeAll();
 		})();
 		return job.stopped;

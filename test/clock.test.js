@@ -4,18 +4,21 @@ import test from "ava";
 import { simulation, fixture } from "./helpers/sim.js";
 import { Clock, EventQueue } from "../host-sim/clock.js";
 
-test("real clock with speed 50: 5 simulated seconds pass in about 100 ms of wall time", async (t) => {
+// Real time never runs ahead of wall x speed (it may run slower on a busy machine: how much
+// slower is not asserted, speed is for the benchmarks).
+test("real clock with speed 50: 5 simulated seconds take at least 100 ms of wall time; the device samples on the simulated clock", async (t) => {
 	const sim = simulation(t, { clock: "real", speed: 50, seed: 3 });
 	const dev = await sim.addDevice({ entry: fixture("sampler.ts"), config: { traceEvery: 1 } });
 	const start = sim.now;
 	const wall = performance.now();
 	await sim.run(5000);
 	const elapsedWall = performance.now() - wall;
-	t.true(elapsedWall >= 95 && elapsedWall < 1000, `${elapsedWall} ms`);
+	t.true(elapsedWall >= 95, `${elapsedWall} ms`);
 	t.true(sim.now - start >= 5000);
 	// the device advances on wall-clock timers of its own: on a loaded machine it may trail
-	// the clock by a few ms; let it catch up before counting (bounded)
-	for (const end = performance.now() + 2000; dev.now < start + 5000 && performance.now() < end;) await new Promise((r) => setTimeout(r, 10));
+	// the clock; let it catch up before counting (bounded generously: only a hang fails here)
+	for (const end = performance.now() + 30_000; dev.now < start + 5000 && performance.now() < end;) await new Promise((r) => setTimeout(r, 10));
+	t.true(dev.now >= start + 5000, `the device reached ${dev.now - start} ms of the 5000`);
 	// booting took wall time too, so count the samples taken during run()
 	const times = dev.traces().filter((l) => l.startsWith("sample ")).map((l) => Number(l.split(" ")[2]));
 	const during = times.filter((at) => at >= start && at <= start + 5000);

@@ -132,9 +132,19 @@ test.serial("the device as client: GET from an npm coap server on the same socke
 
 libcoap("the device as client: GET from libcoap's coap-server-notls", async (t) => {
 	const serverPort = await freePort();
-	const server = spawn("coap-server-notls", ["-A", HOST, "-p", String(serverPort)], { stdio: "ignore" });
+	// -v 7: it says when its endpoint exists; the device's request goes after that (no guessed delay)
+	const server = spawn("coap-server-notls", ["-A", HOST, "-p", String(serverPort), "-v", "7"], { stdio: ["ignore", "pipe", "pipe"] });
 	t.teardown(() => server.kill());
-	await new Promise((r) => setTimeout(r, 300));
+	await new Promise((resolve, reject) => {
+		let out = "";
+		const timer = setTimeout(() => reject(new Error(`coap-server-notls did not listen within 30 s: ${out}`)), 30_000);
+		const look = (d) => {
+			out += d;
+			if (/created UDP\s+endpoint/.test(out)) clearTimeout(timer), resolve();
+		};
+		server.stdout.on("data", look);
+		server.stderr.on("data", look);
+	});
 	const res = await request({ pathname: "/fetch", method: "POST" }, `${HOST} ${serverPort} time`);
 	t.is(res.code, "2.05");
 	// libcoap's example server answers /time with the current date

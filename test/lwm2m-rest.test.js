@@ -220,11 +220,9 @@ test("bad paths are 400, wrong methods 405, silent clients 504, undecodable answ
 	t.is((await api("/api/clients/thermo-1/3303/0/5700?timeout=abc")).status, 400);
 
 	client.route("GET", "/3/0/0", () => {}); // never answers
-	const started = Date.now();
 	const timeout = await api("/api/clients/thermo-1/3/0/0?timeout=0.3");
 	t.is(timeout.status, 504);
 	t.regex(timeout.json.error, /no response from 127\.0\.0\.1:\d+ within 0\.3 s/);
-	t.true(Date.now() - started < 4000);
 
 	client.route("GET", "/3303/0/5700", (req, res) => reply(res, { format: CF.SENML_JSON, payload: "[oops" }));
 	const invalid = await api("/api/clients/thermo-1/3303/0/5700");

@@ -29,7 +29,8 @@ async function setup(t) {
 	return { server, client, api };
 }
 
-async function until(predicate, ms = 5000) {
+// wall time bounds only a hang here (generous, for a loaded machine)
+async function until(predicate, ms = 30_000) {
 	const start = Date.now();
 	while (!predicate()) {
 		if (Date.now() - start > ms) throw new Error("timed out waiting");

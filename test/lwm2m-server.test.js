@@ -27,7 +27,8 @@ async function setup(t, { endpoint = "thermo-1", register = true, ...options } =
 
 const lastRequest = (client) => client.requests[client.requests.length - 1];
 
-async function until(predicate, ms = 2000) {
+// wall time bounds only a hang here (generous, for a loaded machine)
+async function until(predicate, ms = 30_000) {
 	const start = Date.now();
 	while (!predicate()) {
 		if (Date.now() - start > ms) throw new Error("timed out waiting");
@@ -291,11 +292,10 @@ test("a client's CoAP error is an unsuccessful response, not an exception", asyn
 test("a client that does not answer makes the request fail with a 504 timeout", async (t) => {
 	const { server, client } = await setup(t);
 	client.route("GET", "/3303/0/5700", () => {}); // never answers
-	const started = Date.now();
 	const e = await t.throwsAsync(server.read("thermo-1", "/3303/0/5700", { timeout: 0.3 }));
 	t.is(e.status, 504);
-	t.regex(e.message, /no response/);
-	t.true(Date.now() - started < 4000);
+	// the caller's timeout applied, not the default 5 s (said by the error, not timed)
+	t.regex(e.message, /no response from 127\.0\.0\.1:\d+ within 0\.3 s/);
 });
 
 test("an undecodable answer is an error with status 502", async (t) => {

@@ -5,7 +5,8 @@ import dgram from "node:dgram";
 import { once } from "node:events";
 import { simulation, fixture } from "./helpers/sim.js";
 
-function waitFor(predicate, ms = 3000) {
+// wall time bounds only a hang here (generous, for a loaded machine)
+function waitFor(predicate, ms = 30_000) {
 	return new Promise((resolve, reject) => {
 		const started = Date.now();
 		const poll = () => {

@@ -179,3 +179,26 @@ test("a stuck sensor (the same reading for 15 minutes) is a failure: relay off, 
 	t.is((await read("/32700/0/9")).content.value, 3);
 	t.deepEqual((await read("/3/0/11")).content.values, { 0: 8 });
 });
+
+test("after the supply monitor's shutdown, button presses change nothing and crash nothing: heating stays off", async (t) => {
+	const { sim, dev, relay, read, events } = await setup(t, { board: { room: { temperature: 17, outside: 0 } }, config: { powerFailPin: 35 } });
+	await sim.run(10 * 60_000);
+	t.true(relay.some((r) => r.on), "heating before the shutdown");
+	const setpoint = (await read("/3308/0/5900")).content.value;
+	await dev.setInput(35, 0); // the supply fails
+	await sim.run(5_000);
+	t.is(events.filter((e) => e.name === "deregistered").length, 1);
+	const off = relay.length;
+	for (let i = 0; i < 3; i++) {
+		await dev.setInput(0, 0);
+		await dev.setInput(0, 1);
+		await sim.run(1_000);
+	}
+	await sim.run(10 * 60_000);
+	t.is(dev.resets.length, 0, dev.traces().join("\n"));
+	t.false((await dev.state()).room.heater, "the relay stays off");
+	t.is(relay.length, off, "no relay switching after the shutdown");
+	t.deepEqual(dev.traces().filter((l) => /exception|abort/i.test(l)), []);
+	t.true(dev.traces().some((l) => /thermostat: button ignored, the thermostat is stopped/.test(l)), dev.traces().slice(-10).join("\n"));
+	t.is(setpoint, 21);
+});

@@ -23,14 +23,11 @@ const WAIT_MS = 20_000; // wall: generous, for two busy CPU loops beside the tes
 
 // one after another (each starts its own peers); none of them without the binaries
 const run = BIN ? test.serial : () => {};
-if (!BIN) {
-	test("Wakaama interop", (t) => {
-		if (process.env.CI === "true") t.fail("WAKAAMA_BIN is not set: build the peers with `WAKAAMA_BIN=$(bash .ci/wakaama.sh)` (.ci/run does)");
-		else {
-			t.log("did not run: WAKAAMA_BIN is not set (WAKAAMA_BIN=$(bash .ci/wakaama.sh) builds Wakaama's peers)");
-			t.pass();
-		}
-	});
+if (!BIN && process.env.CI === "true") {
+	test("Wakaama interop", (t) => t.fail("WAKAAMA_BIN is not set: build the peers with `WAKAAMA_BIN=$(bash .ci/wakaama.sh)` (.ci/run does)"));
+} else if (!BIN) {
+	// skipped, not passed: ava lists it as skipped, with the reason in its title
+	test.skip("Wakaama interop: WAKAAMA_BIN is not set (WAKAAMA_BIN=$(bash .ci/wakaama.sh) builds Wakaama's peers)", () => {});
 }
 
 /** A peer process started by PID and killed by PID at teardown; its output as lines to wait on. */

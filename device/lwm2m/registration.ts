@@ -4,6 +4,14 @@
 // sequenceDelay the whole sequence again, up to sequenceRetryCount sequences. Waits get a
 // random jitter so that a fleet rebooting together does not register in lockstep.
 //
+// The specification stops there ("registration failed"); a thermostat must not stay
+// unregistered until a reboot while its server is reachable again, so once the sequences
+// are used up the client goes on with a slow retry: one Register attempt (a CON with its
+// retransmissions) per `slowRetryPeriod`, until one is answered. One attempt rather than a
+// fresh sequence: the rate against a server that is down is then one exchange per period,
+// whatever the server wrote into the retry resources. The network coming back (networkUp)
+// starts a fresh 1.1 procedure at once; while it is down, no attempt goes out.
+//
 // An Update goes out before the lifetime runs out, and soon after anything the server
 // must know changes (objects, lifetime, binding); an Update answered 4.04 means the server
 // forgot the client: register again.
@@ -31,14 +39,16 @@ export const State = {
 	Registering: "registering",
 	Registered: "registered",
 	Updating: "updating",
-	Waiting: "waiting", // a retry is due later
+	Waiting: "waiting", // a retry of the 1.1 procedure is due later
+	SlowRetry: "waiting for a slow retry", // every 1.1 sequence failed: one attempt per slowRetryPeriod
+	Offline: "offline", // no network: the procedure starts over when it is back
 	Deregistering: "deregistering",
-	Failed: "failed", // every sequence failed: stays off until restarted
 	Disabled: "disabled", // by the server (/1/x/4), for the disable timeout
 } as const;
 export type State = (typeof State)[keyof typeof State];
 
 const MAX_TRANSMIT_WAIT = 93; // s: an Update must be answered before the lifetime ends
+const DEFAULT_SLOW_RETRY = 300; // s: settings.ts REGISTRATION_RETRY_PERIOD says why
 
 export class Registration {
 	readonly endpoint: Endpoint;
@@ -51,12 +61,16 @@ export class Registration {
 	onStateChange: (state: State, why: string) => void = () => {};
 	/** an attempt failed without an answer (a timeout): the transport may need a new session */
 	onFailure: () => void = () => {};
+	/** s between the slow retries that follow the used-up 1.1 sequences (settings.ts checks the configured value) */
+	slowRetryPeriod = DEFAULT_SLOW_RETRY;
 	#settings: () => RegistrationSettings;
 	#links: () => Uint8Array;
 	#log: (text: string) => void;
 	#alarm: Alarm;
 	#attempt = 0;
 	#sequence = 0;
+	#slow = false; // the attempt under way is a slow retry
+	#online = true;
 	#updateLinks = false;
 	#updateParams = false;
 	#request: ClientRequest | undefined = undefined;
@@ -74,11 +88,39 @@ export class Registration {
 		return this.state === State.Registered || this.state === State.Updating;
 	}
 
-	/** Register now (a first boot, or after Failed/Disabled). */
+	/** Register now, with a fresh 1.1 procedure (a first boot, the network back). */
 	start() {
 		this.#attempt = 0;
 		this.#sequence = 0;
+		this.#slow = false;
 		this.#register();
+	}
+
+	/** The link is gone: no attempt goes out until networkUp (a registration keeps its Update schedule). */
+	networkDown() {
+		this.#online = false;
+		if (this.state === State.Registering || this.state === State.Waiting || this.state === State.SlowRetry) this.#offline();
+	}
+
+	/**
+	 * The link is back: an unregistered client starts a fresh procedure at once; a registered
+	 * one sends an Update (its address may have changed, and a NoSec server knows it by that),
+	 * never a new Register. Stopped (never started, or shut down) and Disabled stay as they are.
+	 */
+	networkUp() {
+		this.#online = true;
+		switch (this.state) {
+			case State.Offline:
+			case State.Waiting:
+			case State.SlowRetry:
+			case State.Registering:
+				this.#log(`lwm2m: network back: registering now (was ${this.state})`);
+				this.start();
+				return;
+			case State.Registered:
+				this.update();
+				return;
+		}
 	}
 
 	/** Send an Update soon; with new links when the objects changed, with lt/b when those did. */
@@ -134,6 +176,7 @@ export class Registration {
 				return;
 			case State.Waiting:
 			case State.Disabled:
+			case State.SlowRetry:
 				this.#register();
 				return;
 		}
@@ -142,7 +185,7 @@ export class Registration {
 	#register() {
 		this.#cancel();
 		const s = this.#settings();
-		this.#set(State.Registering, `attempt ${this.#attempt + 1} of ${s.retryCount}, sequence ${this.#sequence + 1} of ${s.sequenceRetryCount}`);
+		this.#set(State.Registering, this.#slow ? `slow retry (one attempt every ${this.slowRetryPeriod} s)` : `attempt ${this.#attempt + 1} of ${s.retryCount}, sequence ${this.#sequence + 1} of ${s.sequenceRetryCount}`);
 		const r = this.#newRequest(Method.POST, "rd");
 		r.query = [`ep=${s.endpointName}`, `lt=${s.lifetime}`, "lwm2m=1.1", `b=${s.binding}`];
 		r.contentFormat = ContentFormat.LinkFormat;
@@ -156,6 +199,7 @@ export class Registration {
 			this.stats.registrations++;
 			this.#attempt = 0;
 			this.#sequence = 0;
+			this.#slow = false;
 			this.#sent.lifetime = s.lifetime;
 			this.#sent.binding = s.binding;
 			this.#updateLinks = false;
@@ -198,6 +242,7 @@ export class Registration {
 				this.#log("lwm2m: Update answered 4.04: registering again");
 				this.#attempt = 0;
 				this.#sequence = 0;
+				this.#slow = false;
 				this.#register();
 			} else this.#failed(`Update answered ${codeText(m.code)}${reason(m)}`);
 		};
@@ -220,6 +265,8 @@ export class Registration {
 		this.stats.failures++;
 		const s = this.#settings();
 		this.#log(`lwm2m: ${why}`);
+		if (!this.#online) return this.#offline();
+		if (this.#slow) return this.#slowRetry(`slow retry failed`);
 		this.#attempt++;
 		let delay: number;
 		if (this.#attempt < s.retryCount) {
@@ -228,8 +275,9 @@ export class Registration {
 			this.#attempt = 0;
 			this.#sequence++;
 			if (this.#sequence >= s.sequenceRetryCount) {
-				this.#set(State.Failed, `registration failed after ${s.sequenceRetryCount} sequence(s) of ${s.retryCount} attempts`);
-				return;
+				this.#sequence = 0;
+				this.#slow = true;
+				return this.#slowRetry(`registration failed after ${s.sequenceRetryCount} sequence(s) of ${s.retryCount} attempts`);
 			}
 			delay = s.sequenceDelay;
 		}
@@ -237,6 +285,19 @@ export class Registration {
 		const ms = Math.round(delay * 1000 * (1 + Math.random() * 0.25));
 		this.#set(State.Waiting, `next attempt in ${Math.round(ms / 1000)} s`);
 		this.#wait(ms);
+	}
+
+	// the jitter takes up to a quarter off, never adds: the period is the longest a reachable
+	// server waits for the next attempt
+	#slowRetry(why: string) {
+		const ms = Math.round(this.slowRetryPeriod * 1000 * (1 - Math.random() * 0.25));
+		this.#set(State.SlowRetry, `${why}; next attempt in ${Math.round(ms / 1000)} s (one every ${this.slowRetryPeriod} s until registered)`);
+		this.#wait(ms);
+	}
+
+	#offline() {
+		this.#cancel();
+		this.#set(State.Offline, "no network: registering when it is back");
 	}
 
 	#wait(ms: number, state?: State) {

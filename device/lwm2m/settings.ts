@@ -98,6 +98,28 @@ function fromStored(name: keyof Settings, stored: unknown) {
 	return typeof DEFAULTS[name] === "boolean" ? stored === 1 || stored === true : stored;
 }
 
+/**
+ * The slow retry after the LwM2M 1.1 sequences (Server 17-20) are used up, in s: how long
+ * an unregistered thermostat may wait before it tries its server again. Not a Server
+ * resource, so not kept in flash: the manifest's `registrationRetryPeriod` decides at each
+ * boot. 300 s by default: someone who restarts the server or the router expects the
+ * thermostat back within minutes, and one Register exchange (about 250 B, at most 5
+ * datagrams) every 5 minutes is nothing for the network nor, jittered, for the server of
+ * a fleet. At least 60 s (no hammering a server that is down), at most a day (still under
+ * the Alarm's 12-day range).
+ */
+export const REGISTRATION_RETRY_PERIOD = { initial: 300, min: 60, max: 86400 } as const;
+
+/** The configured period (a number, or digits from an mcconfig command line), else the default with a log line. */
+export function registrationRetryPeriod(configured: unknown, log: (text: string) => void): number {
+	const { initial, min, max } = REGISTRATION_RETRY_PERIOD;
+	if (configured === undefined || configured === "") return initial;
+	const n = typeof configured === "number" ? configured : typeof configured === "string" && /^\d+$/.test(configured) ? Number(configured) : NaN;
+	if (Number.isInteger(n) && n >= min && n <= max) return n;
+	log(`lwm2m: registrationRetryPeriod ${typeof configured === "string" ? `"${configured}"` : String(configured)} refused: give whole seconds, ${min} to ${max}; using ${initial} s`);
+	return initial;
+}
+
 /** "coap://127.0.0.1:5683" -> address and port; an error text when it is not usable here. */
 export function parseServerUri(uri: string): { address: string; port: number; secure: boolean } | string {
 	const m = /^(coaps?):\/\/(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})(?::(\d{1,5}))?\/?$/.exec(uri);

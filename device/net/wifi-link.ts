@@ -46,6 +46,8 @@ export class WiFiLink {
 				this.onUp();
 			}
 		} else if (message === WiFi.disconnected || message === WiFi.lostIP) {
+			// a lost access point reports "disconnect" then "lostIP": one loss, one back-off step
+			if (message === WiFi.lostIP && !this.up) return;
 			if (this.up) {
 				this.up = false;
 				this.#log("wifi: connection lost");

@@ -113,6 +113,12 @@ export class Thermostat {
 
 	/** A local change of the set point (a button, a schedule): clamped, kept, notified. */
 	adjustSetpoint(delta: number) {
+		// after stop() (the supply failing) the device is going down: a press must not
+		// restart control, write flash or reach a closed client
+		if (!this.#timer) {
+			this.#log("thermostat: button ignored, the thermostat is stopped");
+			return;
+		}
 		const t = this.tuning;
 		let next = Math.round((t.setpoint + delta) * 100) / 100;
 		if (next > t.setpointMax) next = t.setpointMin;

@@ -1,6 +1,7 @@
 // Moddable's "timer" module on the simulated clock, with its ESP32 semantics: the
 // callback runs with `this` = globalThis and the timer as argument; repeats do not
-// drift; a one-shot is freed once it fires, so clearing it afterwards throws.
+// drift; a one-shot is freed once its callback has returned. As modTimer.c (SDK 8.2) does,
+// clearing a freed timer does nothing, and scheduling one throws (its host data is gone).
 import { host, schedule, unschedule, invoke } from "../runtime.js";
 import { closedError } from "./closed.js";
 
@@ -16,8 +17,11 @@ class HostTimer {
 	}
 	fire() {
 		if (this.repeat > 0) schedule(this, this.due + this.repeat);
-		else if (this.repeat === 0) this.free();
 		invoke(this.callback, globalThis, this.token);
+		if (this.repeat === 0 && !this.freed && !this.scheduled()) this.free();
+	}
+	scheduled() {
+		return this.slot >= 0;
 	}
 	free() {
 		this.freed = true;
@@ -58,7 +62,7 @@ class Timer {
 	}
 	static clear(timer) {
 		if (typeof timer !== "object" || timer === null) return;
-		lookup(timer).free();
+		entries.get(timer)?.free();
 	}
 	static delay(milliseconds) {
 		host.now += ms(milliseconds); // blocks on the device: no timer fires meanwhile
