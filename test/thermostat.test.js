@@ -2,28 +2,8 @@
 // modelled room over a day, tuning by LwM2M writes through the local server's REST API,
 // persistence across a reboot, the sensor fail-safe, and observe notifications.
 import test from "ava";
-import path from "node:path";
-import { root, HOUR } from "./helpers/sim.js";
-import { lwm2mSimulation } from "./helpers/lwm2m-sim.js";
-
-const EP = "thermostat-test";
-const DDF = path.join(root, "device", "thermostat", "ddf");
-
-async function setup(t, { board = {}, config = {} } = {}) {
-	const env = await lwm2mSimulation(t, { modelsDirs: [DDF] });
-	const events = [];
-	for (const name of ["registered", "updated", "deregistered", "notification"]) env.state.server.on(name, (e) => events.push({ name, at: env.sim.now, e }));
-	const dev = await env.sim.addDevice({
-		board: { room: { temperature: 17, outside: { mean: 3, amplitude: 5, coldestHour: 4 } }, ...board },
-		config: { serverUri: "coap://127.0.0.1:5683", endpoint: EP, ssid: "host-sim", ...config },
-	});
-	const relay = [];
-	dev.on("relay", (on, at) => relay.push({ on, at }));
-	await env.sim.run(5_000);
-	const read = async (p) => (await env.rest("GET", `/clients/${EP}${p}`)).body;
-	const write = async (p, v) => (await env.rest("PUT", `/clients/${EP}${p}`, typeof v === "string" ? v : JSON.stringify(v))).body;
-	return { ...env, dev, relay, events, read, write };
-}
+import { HOUR } from "./helpers/sim.js";
+import { EP, thermostatSimulation as setup } from "./helpers/thermostat-sim.js";
 
 test("24 h with a daily outside curve: the room stays within set point ± (h/2 + 0.3 °C), no relay cycle shorter than the minimum times", async (t) => {
 	const { sim, dev, relay, events } = await setup(t);

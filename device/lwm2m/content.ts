@@ -5,7 +5,7 @@
 import { Code } from "../coap/constants";
 import { ByteWriter, DataType, Entry, FormatError, codec, ContentFormat, pathString, type Path, type Value } from "./formats/index";
 import { entryAt } from "./formats/record";
-import { Op, checkValue, type Instance, type LwObject, type Model, type Multi, type ResourceDef, type ResourceValue } from "./model";
+import { Op, checkValue, type Instance, type LwObject, type Model, type Multi, type Outcome as ModelOutcome, type ResourceDef, type ResourceValue } from "./model";
 
 /** An LwM2M operation refused: the CoAP code and why (the why goes to the log and the payload). */
 export class LwError extends Error {
@@ -143,10 +143,17 @@ export class Change {
 /**
  * Groups decoded entries into per-resource changes and checks each against the model:
  * unknown resource 4.04, not writable 4.05 (unless `create`), wrong type or range 4.00,
- * an entry outside the request's path 4.00. Throws before anything is applied.
+ * an entry outside the request's path 4.00; then the application's checks, on what the
+ * whole write leaves. Throws before anything is applied.
  */
 export function plan(model: Model, p: Path, entries: readonly Entry[], count: number, replace: boolean, create: Instance | undefined, changes: Change[]): Change[] {
 	changes.length = 0;
+	gather(model, p, entries, count, replace, create, changes);
+	return judge(model, changes);
+}
+
+/** Adds the changes of `entries` (all under `p`) to `changes`, checked against the definitions. */
+export function gather(model: Model, p: Path, entries: readonly Entry[], count: number, replace: boolean, create: Instance | undefined, changes: Change[]) {
 	for (let k = 0; k < count; k++) {
 		const e = entries[k];
 		if (e.object !== p.object || (p.instance >= 0 && e.instance !== p.instance) || (p.resource >= 0 && e.resource !== p.resource) || (p.index >= 0 && e.index !== p.index) || e.instance < 0 || e.resource < 0) {
@@ -175,6 +182,21 @@ export function plan(model: Model, p: Path, entries: readonly Entry[], count: nu
 			changes.push(new Change(instance, r, e.value, false));
 		}
 	}
+}
+
+/** What `changes` would leave: one for the whole device, a write is judged at a time. */
+class Outcome implements ModelOutcome {
+	model: Model | undefined = undefined;
+	changes: readonly Change[] = [];
+	value(object: number, instance: number, resource: number): ResourceValue | undefined {
+		for (const c of this.changes) if (c.resource.id === resource && c.instance.id === instance && c.instance.object.def.id === object) return c.value;
+		return this.model?.instance(object, instance)?.read(resource);
+	}
+}
+const outcome = new Outcome();
+
+/** Runs the application's checks of every change against the outcome of them all. */
+export function judge(model: Model, changes: Change[]): Change[] {
 	for (const c of changes) {
 		if (c.merge && c.value instanceof Map) {
 			const current = c.instance.read(c.resource.id);
@@ -183,9 +205,19 @@ export function plan(model: Model, p: Path, entries: readonly Entry[], count: nu
 				c.value.forEach((v, id) => merged.set(id, v));
 				c.value = merged;
 			}
+			c.merge = false; // merged once, even when judged again
 		}
-		const problem = c.instance.bindings.get(c.resource.id)?.check?.(c.value);
-		if (problem) throw new LwError(Code.BadRequest, `/${c.instance.object.def.id}/${c.instance.id}/${c.resource.id}: ${problem}`);
+	}
+	outcome.model = model;
+	outcome.changes = changes;
+	try {
+		for (const c of changes) {
+			const problem = c.instance.bindings.get(c.resource.id)?.check?.(c.value, outcome);
+			if (problem) throw new LwError(Code.BadRequest, `/${c.instance.object.def.id}/${c.instance.id}/${c.resource.id}: ${problem}`);
+		}
+	} finally {
+		outcome.model = undefined;
+		outcome.changes = [];
 	}
 	return changes;
 }

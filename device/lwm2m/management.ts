@@ -13,7 +13,7 @@ import { Code, Method, codeText } from "../coap/constants";
 import type { Request, Response } from "../coap/server";
 import { ByteWriter, ContentFormat, DataType, Entry, FormatError, LinkFormat, parsePath, path, pathString, type Path } from "./formats/index";
 import { AttributeSet, parseAttributes, type AttributeStore } from "./attributes";
-import { LwError, apply, collect, decode, encode, plan, resolve, responseFormat, type Change } from "./content";
+import { LwError, apply, collect, decode, encode, gather, judge, plan, resolve, responseFormat, type Change } from "./content";
 import { Instance, Op, type Model } from "./model";
 import type { Reporting } from "./reporting";
 
@@ -254,20 +254,18 @@ export class Management {
 		if (request.contentFormat !== ContentFormat.SenmlJson && request.contentFormat !== ContentFormat.SenmlCbor) throw new LwError(Code.UnsupportedContentFormat, "Write-Composite is SenML");
 		const n = decode(this.model, request.contentFormat, request.payload, path(), this.#entries);
 		if (!n) throw new LwError(Code.BadRequest, "no value in the request");
-		// each value is checked against its own resource; all or nothing
-		const all: Change[] = [];
+		// each value against its own resource's definition, then the application's checks
+		// on what they leave together: all or nothing
+		const all = this.#changes;
+		all.length = 0;
 		for (let k = 0; k < n; k++) {
 			const e = this.#entries[k];
 			resolve(this.model, path(e.object, e.instance, e.resource));
-			const own = plan(this.model, path(e.object, e.instance, e.resource, e.index), this.#entries.slice(k, k + 1), 1, e.index < 0, undefined, []);
-			for (const c of own) {
-				const same = all.find((x) => x.instance === c.instance && x.resource === c.resource);
-				if (same && same.value instanceof Map && c.value instanceof Map) c.value.forEach((v, id) => (same.value as Map<number, typeof v>).set(id, v));
-				else if (same) throw new LwError(Code.BadRequest, `${pathString(e)} given twice`);
-				else all.push(c);
-			}
+			gather(this.model, path(e.object, e.instance, e.resource, e.index), this.#entries.slice(k, k + 1), 1, e.index < 0, undefined, all);
 		}
+		judge(this.model, all);
 		apply(all);
+		all.length = 0;
 		response.code = Code.Changed;
 	}
 }

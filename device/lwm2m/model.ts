@@ -35,11 +35,20 @@ export interface ObjectDef {
 export type Multi = Map<number, Value>;
 export type ResourceValue = Value | Multi;
 
+/**
+ * The values a write would leave: what the write sets, the current values elsewhere. A
+ * check of one resource against another reads the other here, so that a write setting
+ * both (a composite, an instance) is judged by its outcome, in whatever order it lists them.
+ */
+export interface Outcome {
+	value(object: number, instance: number, resource: number): ResourceValue | undefined;
+}
+
 /** How an application owns a resource of an instance. */
 export interface Binding {
 	read?(): ResourceValue;
 	/** Refuse a value the definition allows but the application does not: an error text (4.00). */
-	check?(value: ResourceValue): string | undefined;
+	check?(value: ResourceValue, outcome: Outcome): string | undefined;
 	write?(value: ResourceValue): void;
 	/** Arguments as sent (Core TS §5.4.5); an error text refuses (4.00). */
 	execute?(args: string): string | undefined;

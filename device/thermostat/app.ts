@@ -10,12 +10,12 @@
 
 import Timer from "timer";
 import type { Lwm2mClient } from "../lwm2m/client";
-import type { Instance } from "../lwm2m/model";
+import type { Instance, Outcome } from "../lwm2m/model";
 import { ACTUATION, SETPOINT, TEMPERATURE } from "../lwm2m/ipso";
 import { ErrorCode } from "../lwm2m/objects";
 import { Control, Mode, type Tuning } from "./control";
 import { SensorState, TUNING, TuningResource as R, TUNING_ID } from "./objects";
-import { loadTuning, saveTuning } from "./tuning-store";
+import { eraseTuning, loadTuning, saveTuning } from "./tuning-store";
 import { monotonic } from "../monotonic";
 
 export interface Sensor {
@@ -43,6 +43,16 @@ const PLAUSIBLE_MIN = -20, PLAUSIBLE_MAX = 60;
 const STUCK_MS = 15 * 60_000;
 const FIRST_READING_MS = 1500;
 const TEMPERATURE_ID = 3303, SETPOINT_ID = 3308, ACTUATION_ID = 3306;
+
+/** A tuning resource as a write would leave it (the current value when the write does not set it). */
+function tuned(after: Outcome, resource: number, current: number): number {
+	const v = after.value(TUNING_ID, 0, resource);
+	return typeof v === "number" ? v : current;
+}
+function setpointAfter(after: Outcome, current: number): number {
+	const v = after.value(SETPOINT_ID, 0, 5900);
+	return typeof v === "number" ? v : current;
+}
 
 export class Thermostat {
 	readonly client: Lwm2mClient;
@@ -72,6 +82,8 @@ export class Thermostat {
 		this.#relay = options.relay;
 		this.#log = options.log ?? ((text) => trace(text, "\n"));
 		this.tuning = loadTuning(options.seed ?? {});
+		// a factory reset (/3/0/5) forgets the tuning too: the next boot seeds from the manifest
+		this.client.onFactoryReset = eraseTuning;
 		this.control = new Control(this.tuning, monotonic());
 		this.#relay.set(false);
 		const model = this.client.model;
@@ -219,9 +231,9 @@ export class Thermostat {
 	#defineSetpoint(i: Instance): Instance {
 		i.bind(5900, {
 			read: () => this.tuning.setpoint,
-			check: (v) => {
-				const t = this.tuning;
-				return (v as number) < t.setpointMin || (v as number) > t.setpointMax ? `set point ${v} is outside ${t.setpointMin}..${t.setpointMax} °C (32700/0/6, 32700/0/7)` : undefined;
+			check: (v, after) => {
+				const min = tuned(after, R.SetpointMin, this.tuning.setpointMin), max = tuned(after, R.SetpointMax, this.tuning.setpointMax);
+				return (v as number) < min || (v as number) > max ? `set point ${v} is outside ${min}..${max} °C (32700/0/6, 32700/0/7)` : undefined;
 			},
 			write: (v) => this.#tune("setpoint", v as number),
 		});
@@ -233,7 +245,7 @@ export class Thermostat {
 	#defineActuation(i: Instance): Instance {
 		i.bind(5850, {
 			read: () => this.control.relay,
-			check: () => (this.tuning.mode === Mode.Manual ? undefined : "the relay is switched by the thermostat: set mode manual (32700/0/3 = 2) first"),
+			check: (_, after) => (tuned(after, R.Mode, this.tuning.mode) === Mode.Manual ? undefined : "the relay is switched by the thermostat: set mode manual (32700/0/3 = 2) first"),
 			write: (v) => {
 				this.control.manualRelay = v as boolean;
 				this.step();
@@ -252,10 +264,10 @@ export class Thermostat {
 
 	#defineTuning(i: Instance): Instance {
 		const t = this.tuning;
-		const bindTunable = (id: number, name: keyof Tuning, check?: (v: number) => string | undefined) => {
+		const bindTunable = (id: number, name: keyof Tuning, check?: (v: number, after: Outcome) => string | undefined) => {
 			i.bind(id, {
 				read: () => t[name],
-				check: check ? (v) => check(v as number) : undefined,
+				check: check ? (v, after) => check(v as number, after) : undefined,
 				write: (v) => this.#tune(name, v as number),
 			});
 		};
@@ -265,8 +277,15 @@ export class Thermostat {
 		bindTunable(R.Mode, "mode");
 		bindTunable(R.Offset, "offset");
 		bindTunable(R.Period, "period");
-		bindTunable(R.SetpointMin, "setpointMin", (v) => (v > t.setpointMax ? `minimum ${v} is above the maximum ${t.setpointMax}` : v > t.setpoint ? `minimum ${v} is above the set point ${t.setpoint}` : undefined));
-		bindTunable(R.SetpointMax, "setpointMax", (v) => (v < t.setpointMin ? `maximum ${v} is below the minimum ${t.setpointMin}` : v < t.setpoint ? `maximum ${v} is below the set point ${t.setpoint}` : undefined));
+		// judged on what the write leaves: a set point and its new bounds may come together
+		bindTunable(R.SetpointMin, "setpointMin", (v, after) => {
+			const max = tuned(after, R.SetpointMax, t.setpointMax), sp = setpointAfter(after, t.setpoint);
+			return v > max ? `minimum ${v} is above the maximum ${max}` : v > sp ? `minimum ${v} is above the set point ${sp}` : undefined;
+		});
+		bindTunable(R.SetpointMax, "setpointMax", (v, after) => {
+			const min = tuned(after, R.SetpointMin, t.setpointMin), sp = setpointAfter(after, t.setpoint);
+			return v < min ? `maximum ${v} is below the minimum ${min}` : v < sp ? `maximum ${v} is below the set point ${sp}` : undefined;
+		});
 		i.bind(R.Cycles, { read: () => this.control.cycles });
 		i.bind(R.SensorState, { read: () => this.sensorState });
 		return i;
