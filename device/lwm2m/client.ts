@@ -343,8 +343,8 @@ export class Lwm2mClient {
 			check: (v) => checkCurrentTime(v as number),
 			write: (v) => Time.set(v as number),
 		});
-		i.values.set(14, "+00:00");
-		i.values.set(15, "UTC");
+		this.#setting(i, 14, "utcOffset", undefined, checkUtcOffset);
+		this.#setting(i, 15, "timezone", undefined, checkTimezone);
 		i.values.set(16, "U");
 		i.values.set(21, Math.floor(heapBytes / 1024));
 		return i;
@@ -377,4 +377,38 @@ function checkCurrentTime(seconds: number): string | undefined {
 	if (seconds < EARLIEST_TIME) return `time ${seconds} is before 2020-01-01T00:00:00Z (${EARLIEST_TIME}): not a real date, the clock is unchanged`;
 	if (seconds > LATEST_TIME) return `time ${seconds} is after 2106-02-07T06:28:15Z (${LATEST_TIME}), the last second the clock holds`;
 	return undefined;
+}
+
+// UTC Offset (3/0/14, "UTC+X [ISO 8601]"): an ISO 8601 offset, ±hh or ±hh:mm, optionally
+// after "UTC" (the registry's own spelling), or "Z" / "UTC" for none; the hours and minutes
+// of an offset in effect somewhere (-12:00 to +14:00), minutes 00-59. Kept as written.
+const UTC_OFFSET = /^(?:UTC)?([+-])(\d\d)(?::(\d\d))?$/;
+
+function checkUtcOffset(value: string): string | undefined {
+	if (value === "Z" || value === "UTC") return undefined;
+	const m = UTC_OFFSET.exec(value);
+	if (!m) return `${quoted(value)} is not a UTC offset (UTC+hh:mm, ISO 8601)`;
+	const minutes = m[3] === undefined ? 0 : Number(m[3]);
+	if (minutes > 59) return `${quoted(value)}: the minutes of a UTC offset are 00 to 59`;
+	const offset = (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + minutes);
+	if (offset < -720 || offset > 840) return `${quoted(value)} is outside -12:00..+14:00, the UTC offsets in use`;
+	return undefined;
+}
+
+// Timezone (3/0/15): the shape of an IANA tz database name ("Europe/Berlin",
+// "America/Argentina/Buenos_Aires", "Etc/GMT+5", "UTC"): segments of letters, digits and
+// "_+-", each starting with a letter, joined by "/"; at most 64 characters. The device
+// has no tz database, so whether the zone exists is the server's business.
+const TIMEZONE = /^[A-Za-z][A-Za-z0-9_+-]*(?:\/[A-Za-z][A-Za-z0-9_+-]*)*$/;
+const TIMEZONE_MAX = 64;
+
+function checkTimezone(value: string): string | undefined {
+	if (value.length > TIMEZONE_MAX) return `${quoted(value)} is longer than ${TIMEZONE_MAX} characters, too long for an IANA time zone name`;
+	if (!TIMEZONE.test(value)) return `${quoted(value)} is not an IANA time zone name (Area/Location, e.g. Europe/Berlin)`;
+	return undefined;
+}
+
+/** A peer's string in a reason: quoted, at most 40 characters of it. */
+function quoted(s: string): string {
+	return JSON.stringify(s.length > 40 ? s.slice(0, 40) + "..." : s);
 }

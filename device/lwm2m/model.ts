@@ -172,25 +172,29 @@ export function checkValue(def: ResourceDef, value: Value): string | undefined {
 	switch (def.type) {
 		case DataType.String:
 		case DataType.Corelnk:
-			if (typeof value !== "string") return "a string was expected";
+			if (typeof value !== "string") return `a string was expected, not ${received(value)}`;
 			if (def.max !== undefined && value.length > def.max) return `longer than ${def.max}`;
 			return undefined;
 		case DataType.Opaque:
-			if (!(value instanceof Uint8Array)) return "opaque data was expected";
+			if (!(value instanceof Uint8Array)) return `opaque data was expected, not ${received(value)}`;
 			if (def.max !== undefined && value.length > def.max) return `longer than ${def.max} bytes`;
 			return undefined;
 		case DataType.Boolean:
-			return typeof value === "boolean" ? undefined : "a boolean was expected";
+			return typeof value === "boolean" ? undefined : `a boolean was expected, not ${received(value)}`;
 		case DataType.Objlnk:
-			return typeof value === "string" && /^\d{1,5}:\d{1,5}$/.test(value) ? undefined : "an object link was expected";
+			return typeof value === "string" && /^\d{1,5}:\d{1,5}$/.test(value) ? undefined : `an object link was expected, not ${received(value)}`;
 		case DataType.Integer:
 		case DataType.Unsigned:
 		case DataType.Time:
-			if (typeof value !== "number" || !Number.isSafeInteger(value)) return "an integer was expected";
-			if (def.type === DataType.Unsigned && value < 0) return "an unsigned integer was expected";
+			if (typeof value !== "number") return `an integer was expected, not ${received(value)}`;
+			if (!Number.isFinite(value)) return `${value} is not a finite number`;
+			if (!Number.isInteger(value)) return `${value} is not an integer`;
+			if (!Number.isSafeInteger(value)) return `${value} is beyond the integers this device holds exactly`;
+			if (def.type === DataType.Unsigned && value < 0) return `${value} is negative, and the resource is unsigned`;
 			break;
 		case DataType.Float:
-			if (typeof value !== "number" || !Number.isFinite(value)) return "a number was expected";
+			if (typeof value !== "number") return `a number was expected, not ${received(value)}`;
+			if (!Number.isFinite(value)) return `${value} is not a finite number`;
 			break;
 		default:
 			return "the resource has no value";
@@ -198,4 +202,11 @@ export function checkValue(def: ResourceDef, value: Value): string | undefined {
 	if (def.min !== undefined && (value as number) < def.min) return `below ${def.min}`;
 	if (def.max !== undefined && (value as number) > def.max) return `above ${def.max}`;
 	return undefined;
+}
+
+/** What a value of the wrong type is, for a reason: `the string "abc"`, `true`, `3 bytes of opaque data`. */
+function received(value: Value): string {
+	if (typeof value === "string") return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value)}`;
+	if (value instanceof Uint8Array) return `${value.length} bytes of opaque data`;
+	return String(value);
 }

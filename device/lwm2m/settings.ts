@@ -1,7 +1,8 @@
 // What the client needs to reach its server and how to behave there: the Security and
 // Server object values. Seeded from the manifest's config on first boot, then kept with
 // `preference` (ESP32 NVS: integers and strings only, names of at most 15 characters), so
-// that a server's writes (lifetime, pmin/pmax, retry timers, ...) survive a reboot.
+// that a server's writes (lifetime, pmin/pmax, retry timers, ...) survive a reboot. The
+// Device object's UTC Offset and Timezone (3/0/14, 3/0/15) are kept the same way.
 
 import Preference from "preference";
 
@@ -25,6 +26,8 @@ export interface Settings {
 	sequenceDelay: number;
 	sequenceRetryCount: number;
 	muteSend: boolean;
+	utcOffset: string; // Device 3/0/14, "+01:00" (checkUtcOffset in client.ts)
+	timezone: string; // Device 3/0/15, an IANA name (checkTimezone in client.ts)
 }
 
 // preference key of each setting (NVS keys: at most 15 characters)
@@ -46,6 +49,8 @@ const KEYS: { readonly [K in keyof Settings]: string } = {
 	sequenceDelay: "seqDelay",
 	sequenceRetryCount: "seqRetryCount",
 	muteSend: "muteSend",
+	utcOffset: "utcOffset",
+	timezone: "timezone",
 };
 
 export const DEFAULTS: Settings = {
@@ -66,6 +71,8 @@ export const DEFAULTS: Settings = {
 	sequenceDelay: 86400,
 	sequenceRetryCount: 1,
 	muteSend: false,
+	utcOffset: "+00:00",
+	timezone: "UTC",
 };
 
 /**

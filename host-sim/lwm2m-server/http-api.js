@@ -50,14 +50,32 @@ function readBody(req) {
 	});
 }
 
-async function jsonBody(req) {
+/** `where` names the target in the reason for a number no float holds (the resource path, or "the body"). */
+async function jsonBody(req, where = "the body") {
 	const text = await readBody(req);
 	if (!text.trim()) throw new HttpError(400, "the request needs a JSON body");
+	let finite = true;
+	let body;
 	try {
-		return JSON.parse(text);
+		body = JSON.parse(text, (_key, v) => {
+			if (typeof v === "number" && !Number.isFinite(v)) finite = false;
+			return v;
+		});
 	} catch (e) {
 		throw new HttpError(400, `the body is not JSON: ${e.message}`);
 	}
+	// JSON.parse reads 1e400 as Infinity, which JSON.stringify would send on as null: refused
+	// here, with the number as written, and nothing goes to the device
+	if (!finite) throw new HttpError(400, `${where}: ${hugeNumber(text)} is not a finite number (out of the 64-bit float range)`);
+	return body;
+}
+
+/** The first number token in JSON `text` (outside strings) that reads as Infinity. */
+function hugeNumber(text) {
+	for (const [token] of text.matchAll(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)) {
+		if (token[0] !== '"' && !Number.isFinite(Number(token))) return token;
+	}
+	return "a number";
 }
 
 function send(res, status, body) {
@@ -198,10 +216,10 @@ export class HttpApi {
 			case "GET":
 				return send(res, 200, await server.read(ep, path, options));
 			case "PUT":
-				return send(res, 200, await server.write(ep, path, await jsonBody(req), { ...options, replace: q.get("replace") !== "false" }));
+				return send(res, 200, await server.write(ep, path, await jsonBody(req, path), { ...options, replace: q.get("replace") !== "false" }));
 			case "POST":
 				if (ids.length === 3) return send(res, 200, await server.execute(ep, path, await readBody(req), options));
-				if (ids.length === 1) return send(res, 200, await server.create(ep, path, await jsonBody(req), options));
+				if (ids.length === 1) return send(res, 200, await server.create(ep, path, await jsonBody(req, path), options));
 				throw new HttpError(400, `POST on ${path}: Execute takes /object/instance/resource, Create takes /object (for a partial update use PUT ?replace=false)`);
 			case "DELETE":
 				return send(res, 200, await server.delete(ep, path, options));

@@ -51,9 +51,20 @@ function integerFrom(input, type, where) {
 	return wholeNumber(big);
 }
 
+// A decimal past the 64-bit float range ("1e400") reads as Infinity: refused, never sent
+// (no content format carries it as a number; JSON would even make it null).
+const NOT_FINITE = "is not a finite number (out of the 64-bit float range)";
+
 function floatFrom(input, where) {
-	if (typeof input === "number" && Number.isFinite(input)) return input;
-	if (typeof input === "string" && DECIMAL.test(input.trim())) return Number(input.trim());
+	if (typeof input === "number") {
+		if (Number.isFinite(input)) return input;
+		throw new ValueError(`${where}: ${input} ${NOT_FINITE}`);
+	}
+	if (typeof input === "string" && DECIMAL.test(input.trim())) {
+		const v = Number(input.trim());
+		if (!Number.isFinite(v)) throw new ValueError(`${where}: ${input.trim()} ${NOT_FINITE}`);
+		return v;
+	}
 	throw new ValueError(`${where}: ${JSON.stringify(input)} is not a number`);
 }
 

@@ -77,7 +77,7 @@ function leaf(r: CborReader, kind: number, e: Entry, typeOf: TypeOf): void {
 			const type = t ?? (kind === Kind.Int ? DataType.Integer : DataType.Float);
 			if (type !== DataType.Integer && type !== DataType.Unsigned && type !== DataType.Float && type !== DataType.Time) break;
 			e.type = type;
-			e.value = checkNumber(type, r.value);
+			e.value = checkNumber(type, r.value, e);
 			return;
 		}
 		case Kind.Text: {

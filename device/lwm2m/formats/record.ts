@@ -149,13 +149,19 @@ function parseId(text: string, start: number, end: number): number {
 	return v <= MAX_ID ? v : -1;
 }
 
-/** Checks a decoded number against the resource type it is for. */
-export function checkNumber(type: DataType, v: number): number {
-	if (!Number.isFinite(v)) throw new FormatError("not a finite number");
-	if (type === DataType.Float) return v;
-	if (!Number.isSafeInteger(v)) throw new FormatError(`${v} is not an integer LwM2M can carry exactly`);
-	if (type === DataType.Unsigned && v < 0) throw new FormatError(`${v} is negative`);
-	return v === 0 ? 0 : v; // -0 is no integer value of its own
+/**
+ * Checks a decoded number against the type of the resource `at` names; the reason names
+ * that resource and what was received (`text` when the format had one: "1e400", not Infinity).
+ */
+export function checkNumber(type: DataType, v: number, at: Path, text?: string): number {
+	if (Number.isFinite(v) && (type === DataType.Float || (Number.isSafeInteger(v) && (type !== DataType.Unsigned || v >= 0)))) return v === 0 && type !== DataType.Float ? 0 : v; // -0 is no integer value of its own
+	const shown = text ?? String(v);
+	let problem: string;
+	if (!Number.isFinite(v)) problem = "is not a finite number";
+	else if (!Number.isInteger(v)) problem = "is not an integer";
+	else if (!Number.isSafeInteger(v)) problem = `is beyond the integers this device holds exactly (-${Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER})`;
+	else problem = "is negative, and the resource is unsigned";
+	throw new FormatError(`${pathString(at)}: ${shown} ${problem}`);
 }
 
 // ---------------------------------------------------------------- UTF-8

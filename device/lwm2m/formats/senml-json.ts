@@ -30,11 +30,14 @@ export class SenmlRecord {
 	name: string | undefined = undefined;
 	field: number = Field.None;
 	value: Value = 0;
+	/** a number value as written (JSON), for the reason when it is refused: "1e400" */
+	valueText: string | undefined = undefined;
 
 	begin() {
 		this.name = undefined;
 		this.field = Field.None;
 		this.value = 0;
+		this.valueText = undefined;
 	}
 	/** Sets the record's value, refusing a second one. */
 	set(field: number, value: Value) {
@@ -58,7 +61,7 @@ export class SenmlRecord {
 				const type = t ?? (Number.isInteger(v) ? DataType.Integer : DataType.Float);
 				if (type !== DataType.Integer && type !== DataType.Unsigned && type !== DataType.Float && type !== DataType.Time) throw mismatch(name, type);
 				e.type = type;
-				e.value = checkNumber(type, (v as number) + this.baseValue);
+				e.value = checkNumber(type, (v as number) + this.baseValue, e, this.baseValue === 0 ? this.valueText : undefined);
 				return;
 			}
 			case Field.VS:
@@ -199,6 +202,8 @@ class JsonReader {
 	start = 0;
 	stop = 0;
 	escaped = false;
+	/** the text of the last number read */
+	numberText = "";
 
 	reset(bytes: Uint8Array) {
 		this.bytes = bytes;
@@ -302,7 +307,7 @@ class JsonReader {
 		this.scan();
 		return this.text();
 	}
-	/** A number token, by the JSON grammar (RFC 8259 §6). */
+	/** A number token, by the JSON grammar (RFC 8259 §6); Infinity past the float range (see finite()). */
 	number(): number {
 		this.peek();
 		const b = this.bytes, start = this.pos;
@@ -330,8 +335,13 @@ class JsonReader {
 		}
 		if (i - start > MAX_NUMBER_LENGTH) throw new FormatError("json: number too long");
 		this.pos = i;
-		const v = Number(String.fromCharCode.apply(null, b.subarray(start, i) as unknown as number[]));
-		if (!Number.isFinite(v)) throw new FormatError("json: number out of range");
+		const text = (this.numberText = String.fromCharCode.apply(null, b.subarray(start, i) as unknown as number[]));
+		return Number(text);
+	}
+	/** A number token that must be finite (base values, times): `what` names it in the reason. */
+	finite(what: string): number {
+		const v = this.number();
+		if (!Number.isFinite(v)) throw new FormatError(`senml: ${what} ${this.numberText} is not a finite number`);
 		return v;
 	}
 	boolean(): boolean {
@@ -421,8 +431,11 @@ export function decode(payload: Uint8Array, _path: Path, typeOf: TypeOf, out: En
 			switch (label) {
 				case L.bn: record.baseName = r.string(); break;
 				case L.n: record.name = r.string(); break;
-				case L.bv: record.baseValue = r.number(); break;
-				case L.v: record.set(Field.V, r.number()); break;
+				case L.bv: record.baseValue = r.finite("base value"); break;
+				case L.v:
+					record.set(Field.V, r.number());
+					record.valueText = r.numberText;
+					break;
 				case L.vs: record.set(Field.VS, r.string()); break;
 				case L.vb: record.set(Field.VB, r.boolean()); break;
 				case L.vlo: record.set(Field.VLO, r.string()); break;
@@ -431,7 +444,7 @@ export function decode(payload: Uint8Array, _path: Path, typeOf: TypeOf, out: En
 					if (r.escaped) throw new FormatError("senml: escapes in vd");
 					record.set(Field.VD, base64Read(r.bytes, r.start, r.stop, true));
 					break;
-				case L.bt: case L.t: case L.bver: r.number(); break; // times are checked, not kept
+				case L.bt: case L.t: case L.bver: r.finite("time or version"); break; // checked, not kept
 				default: r.skip(); // other fields (units, sums) carry nothing LwM2M resources use
 			}
 			const c = r.peek();

@@ -5,7 +5,7 @@
 
 import {
 	ByteWriter, DataType, Entry, FormatError, base64Read, base64Write, checkNumber, checkObjlnk,
-	entryAt, utf8Strict, type Path, type TypeOf,
+	entryAt, pathString, utf8Strict, type Path, type TypeOf,
 } from "./record";
 
 /** Decodes the value of the resource `path` names; out[0] gets it. */
@@ -30,8 +30,10 @@ export function decode(payload: Uint8Array, path: Path, typeOf: TypeOf, out: Ent
 		case DataType.Objlnk:
 			e.value = checkObjlnk(ascii(payload));
 			break;
-		default:
-			e.value = checkNumber(type, parseNumber(payload, type === DataType.Float));
+		default: {
+			const text = ascii(payload);
+			e.value = checkNumber(type, parseNumber(text, type === DataType.Float, e), e, text);
+		}
 	}
 	return 1;
 }
@@ -45,9 +47,12 @@ function ascii(payload: Uint8Array): string {
 	return String.fromCharCode.apply(null, payload as unknown as number[]);
 }
 
-/** [-]digits, and for floats [.digits][e[+-]digits]; no spaces, no hex, no NaN or Infinity. */
-function parseNumber(payload: Uint8Array, float: boolean): number {
-	const text = ascii(payload);
+/**
+ * [-]digits, and for floats [.digits][e[+-]digits]; no spaces, no hex, no NaN or Infinity.
+ * A decimal number for an integer resource ("1.5", "1e3") is refused as no integer; one past
+ * the float range ("1e400") reads as Infinity, for checkNumber to refuse with the text.
+ */
+function parseNumber(text: string, float: boolean, at: Path): number {
 	let i = 0;
 	const n = text.length;
 	const digits = () => {
@@ -57,16 +62,18 @@ function parseNumber(payload: Uint8Array, float: boolean): number {
 	};
 	if (text.charCodeAt(0) === 45 || text.charCodeAt(0) === 43) i++;
 	let ok = digits();
-	if (float && ok && text.charCodeAt(i) === 46) {
+	const whole = ok && i === n;
+	if (ok && text.charCodeAt(i) === 46) {
 		i++;
 		ok = digits();
 	}
-	if (float && ok && (text.charCodeAt(i) === 101 || text.charCodeAt(i) === 69)) {
+	if (ok && (text.charCodeAt(i) === 101 || text.charCodeAt(i) === 69)) {
 		i++;
 		if (text.charCodeAt(i) === 43 || text.charCodeAt(i) === 45) i++;
 		ok = digits();
 	}
-	if (!ok || i !== n) throw new FormatError(`text: "${text}" is not ${float ? "a decimal number" : "an integer"}`);
+	if (!ok || i !== n) throw new FormatError(`${pathString(at)}: "${text}" is not ${float ? "a decimal number" : "an integer"}`);
+	if (!float && !whole) throw new FormatError(`${pathString(at)}: ${text} is not an integer (text integers are decimal digits)`);
 	return Number(text);
 }
 

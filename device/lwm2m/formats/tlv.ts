@@ -77,12 +77,12 @@ function value(b: Uint8Array, e: Entry, typeOf: TypeOf): void {
 		case DataType.Integer:
 		case DataType.Time:
 		case DataType.Unsigned:
-			e.value = checkNumber(type, integer(b, start, end, type !== DataType.Unsigned));
+			e.value = checkNumber(type, integer(b, start, end, type !== DataType.Unsigned), e);
 			return;
 		case DataType.Float:
 			if (n !== 4 && n !== 8) throw new FormatError("tlv: a float of 4 or 8 bytes");
 			for (let i = 0; i < n; i++) float.setUint8(i, b[start + i]);
-			e.value = checkNumber(type, n === 4 ? float.getFloat32(0) : float.getFloat64(0));
+			e.value = checkNumber(type, n === 4 ? float.getFloat32(0) : float.getFloat64(0), e);
 			return;
 		case DataType.Boolean:
 			if (n !== 1 || b[start] > 1) throw new FormatError("tlv: a boolean is one byte, 0 or 1");
