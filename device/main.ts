@@ -9,14 +9,19 @@
 import config from "mc/config";
 import Digital from "embedded:io/digital";
 import Net from "net";
+import restart from "restart";
+import * as ota from "ota";
 import TMP117 from "./drivers/tmp117";
 import { Lwm2mClient } from "./lwm2m/client";
+import { FirmwareUpdate } from "./lwm2m/firmware/object";
+import { flashInstaller } from "./lwm2m/firmware/flash";
 import { registrationRetryPeriod } from "./lwm2m/settings";
 import { Thermostat } from "./thermostat/app";
 import { WiFiLink } from "./net/wifi-link";
 
 const log = (text: string) => trace(text, "\n");
-const VERSION = "1.0.0";
+// the version this image is (a build for an update sets firmwareVersion=1.0.1): /3/0/3
+const VERSION: string = config.firmwareVersion || "1.0.0";
 
 // ---- the relay: an ESP32 output starts low, which would energize an active-low relay
 const relayOn: 0 | 1 = config.relayActiveLow ? 0 : 1;
@@ -51,6 +56,11 @@ const client = new Lwm2mClient({
 	log,
 });
 client.registration.slowRetryPeriod = registrationRetryPeriod(config.registrationRetryPeriod, log);
+
+// ---- Firmware Update (object 5): push or pull into the other OTA slot; a new image on
+// trial confirms itself once registered, or rolls back after firmwareConfirmTimeout s
+const firmware = new FirmwareUpdate({ client, installer: flashInstaller, target: config.firmwareTarget || "esp32", version: VERSION, restart, log });
+firmware.boot(ota, config.firmwareConfirmTimeout ?? 600);
 
 const thermostat = new Thermostat({
 	client,

@@ -18,9 +18,10 @@ export const root = path.resolve(here, "..");
 export const MODDABLE_MODULES = Object.freeze([
 	"timer", "time", "preference", "mc/config", "restart", "instrumentation", "net", "wifi", "crypt", "hmac", "rng",
 	"embedded:io/socket/udp", "embedded:io/digital", "embedded:io/i2c", "embedded:io/smbus", "embedded:provider/builtin",
+	"embedded:storage/flash", "embedded:update", "ota",
 ]);
 /** Named exports of Moddable modules that have them besides their default. */
-const NAMED_EXPORTS = { crypt: ["Digest", "BlockCipher", "Mode"] };
+export const NAMED_EXPORTS = { crypt: ["Digest", "BlockCipher", "Mode"], ota: ["pendingVerify", "markValid", "rollback", "runningSlot"] };
 /** Specifiers that exist in Moddable but are not (yet) simulated: a clear error, not a silent stub. */
 const MODDABLE_NOT_SIMULATED = /^(embedded:|flash$|ota$|debug$|text\/|mc\/)/;
 

@@ -7,13 +7,28 @@ export class CryptHost {
 		this.random = random; // () -> [0, 1): the simulation's seeded source, for repeatable runs
 		this.keys = new Map();
 		this.modes = new Map();
+		this.hashes = new Map(); // running digests by id (crypt.digestUpdate)
 		this.nextId = 1;
 	}
 	handle(header, payload) {
 		const data = Buffer.from(payload ?? []);
 		switch (header.op) {
-			case "crypt.digest":
-				return { payload: crypto.createHash(header.type.replace("SHA", "sha").replace("MD5", "md5")).update(data).digest() };
+			case "crypt.digest": {
+				// a digest written past 4 KB has a running hash here (crypt.digestUpdate)
+				const running = header.id ? this.hashes.get(header.id) : undefined;
+				if (header.id) this.hashes.delete(header.id);
+				return { payload: (running ?? crypto.createHash(header.type.replace("SHA", "sha").replace("MD5", "md5"))).update(data).digest() };
+			}
+			case "crypt.digestUpdate": {
+				const id = header.id || this.nextId++;
+				let hash = this.hashes.get(id);
+				if (!hash) this.hashes.set(id, (hash = crypto.createHash(header.type.replace("SHA", "sha").replace("MD5", "md5"))));
+				hash.update(data);
+				return { id };
+			}
+			case "crypt.digestDrop":
+				this.hashes.delete(header.id);
+				return {};
 			case "crypt.key": {
 				const id = this.nextId++;
 				this.keys.set(id, data);

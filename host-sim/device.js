@@ -12,8 +12,10 @@ import fs from "node:fs";
 import crypto from "node:crypto";
 import tmp from "tmp";
 import { pack, unpack } from "./frame.js";
-import { buildHost, buildDevice } from "./build.js";
-import { PreferenceFile } from "./storage.js";
+import { buildHost, buildDevice, root } from "./build.js";
+import path from "node:path";
+import { moddableProgram, loadOrder, HOST_ENTRY } from "./engine/moddable.js";
+import { PreferenceFile, FlashFile } from "./storage.js";
 import { Link, MAX_RECEIVE, checkAddress } from "./network.js";
 import { measureWorker } from "./heap.js";
 import { defaultBoard, checkBoard } from "./board-config.js";
@@ -25,7 +27,9 @@ import { ReceiveQueue, PeriodicTally, RECEIVE_QUEUE_PACKETS } from "./receive-qu
 const BOOT_MS = 300; // an ESP32 takes about this long from reset to running main
 const MAX_BOOT_FAILURES = 5; // in a row: the sim stops a boot loop the chip would spin in
 const LOG_KEEP = 2000;
-const DEVICE_OPTIONS = ["name", "entry", "config", "board", "storage", "address", "seed", "link", "log", "meteringLimit"];
+const DEVICE_OPTIONS = ["name", "entry", "config", "board", "storage", "address", "seed", "link", "log", "meteringLimit", "engine"];
+/** What runs the firmware: xsnap (XS 13, @agoric/xsnap) or moddable (the SDK's XS, built by mcconfig: host-sim/engine/) */
+export const ENGINES = Object.freeze(["xsnap", "moddable"]);
 
 let instances = 0;
 
@@ -79,8 +83,14 @@ export class SimDevice extends EventEmitter {
 		// stream per device, so a run stays repeatable for its seed while boots differ.
 		this.bootSeeds = new Random((this.seed ^ 0x68e31da4) >>> 0);
 		this.preferences = new PreferenceFile(options.storage);
+		// otadata and the two app slots, beside the preferences (<storage minus .json>.flash)
+		this.flash = new FlashFile(FlashFile.fileFor(options.storage));
+		this.flash.log = (text) => this.logHost(text);
+		this.off = false; // powerCut() until powerOn()
 		this.logger = options.log;
 		this.meteringLimit = options.meteringLimit;
+		this.engine = options.engine ?? (process.env.HOST_SIM_ENGINE || "xsnap");
+		if (!ENGINES.includes(this.engine)) throw new RangeError(`host-sim: unknown engine "${this.engine}" (known: ${ENGINES.join(", ")}; option engine or HOST_SIM_ENGINE)`);
 		this.log = []; // {at, text} of trace() lines and host messages
 		this.resets = [];
 		this.now = this.clock.now();
@@ -112,14 +122,17 @@ export class SimDevice extends EventEmitter {
 	}
 
 	async #boot() {
-		const [hostCode, deviceCode] = await Promise.all([buildHost(), buildDevice(this.entry)]);
+		const image = await this.#bootImage();
+		if (!image) return;
+		const [hostCode, deviceCode, program] = this.engine === "moddable" ? await this.#moddableCode() : [...(await Promise.all([buildHost(), image.code ?? buildDevice(this.entry)])), undefined];
+		const config = image.config ? { ...this.config, ...image.config } : this.config;
 		let stderr = "";
 		this.worker = await xsnap({
 			os: os.type(),
 			spawn: (bin, args, opts) => {
 				// its own process group: a Ctrl-C at the terminal is for the simulation to handle (power fail,
 				// de-registration), not a signal that kills every simulated chip at once
-				const child = spawn(bin, args, { ...opts, detached: true, stdio: opts.stdio.map((s, i) => (i === 2 ? "pipe" : s)) });
+				const child = spawn(program ?? bin, args, { ...opts, detached: true, stdio: opts.stdio.map((s, i) => (i === 2 ? "pipe" : s)) });
 				child.stderr.on("data", (d) => { stderr += d; });
 				return child;
 			},
@@ -133,12 +146,12 @@ export class SimDevice extends EventEmitter {
 		this.workerStderr = () => stderr;
 		await this.worker.evaluate(hostCode);
 		await this.#command({
-			op: "boot", now: Math.floor(this.now), seed: this.bootSeeds.nextUint32(), board: this.board, config: this.config, saved: this.saved,
+			op: "boot", engine: this.engine, now: Math.floor(this.now), seed: this.bootSeeds.nextUint32(), board: this.board, config, saved: this.saved,
 		});
 		await this.#command({ op: "preference.load", store: this.preferences.store });
 		if (this.networkAvailable === false) await this.#command({ op: "wifi.available", available: false });
 		await this.#command({ op: "gc" });
-		this.baseline = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
+		this.baseline = { slots: this.meter.currentHeapCount, ...(await this.#measure()) };
 		this.logHost(this.resets.length ? `boot after reset #${this.resets.length}` : "boot");
 		try {
 			await this.worker.evaluate(deviceCode.preload);
@@ -148,7 +161,7 @@ export class SimDevice extends EventEmitter {
 		// On the ESP32 preloaded modules, with what their bodies built, live in flash: the heap
 		// main and everything after it allocate is counted from here (runtime*, instrumentation).
 		await this.#command({ op: "gc" });
-		this.loaded = { slots: this.meter.currentHeapCount, ...(await measureWorker(this.worker)) };
+		this.loaded = { slots: this.meter.currentHeapCount, ...(await this.#measure()) };
 		this.lastChunkBytes = this.loaded.chunkBytes;
 		// in real time the wall clock ran on while the worker started: main starts at now, or
 		// its first timers would all be late at once (at x600, half a second is five minutes)
@@ -160,6 +173,48 @@ export class SimDevice extends EventEmitter {
 		}
 		await this.#command({ op: "started" });
 		this.emit("started");
+	}
+
+	// The bootloader (host-sim/storage.js FlashFile.boot): the app slot otadata and the image
+	// check choose. A slot holding a host-sim app image built by host-sim/fota/image.js runs
+	// that program (with the mc/config keys its build set); ota_0 of a fresh device holds the
+	// program the simulator was started with (the entry option), as the USB flash put it there.
+	async #bootImage() {
+		const chosen = this.flash.boot();
+		for (const note of chosen.notes) this.logHost(note);
+		if (!chosen.slot) {
+			this.halted = "halted: no bootable app image in ota_0 or ota_1";
+			this.next = undefined;
+			this.logHost(this.halted);
+			this.emit("halted", this.halted);
+			return undefined;
+		}
+		const { program } = chosen;
+		if (program.entry) return { slot: chosen.slot };
+		if (this.engine === "moddable") {
+			this.logHost(`bootloader: ${chosen.slot} holds a host-sim app image, which the moddable engine cannot run; running the built entry`);
+			return { slot: chosen.slot };
+		}
+		this.logHost(`bootloader: booting ${chosen.slot} (${program.config?.firmwareVersion ?? "app image"}, ${chosen.state})`);
+		return { slot: chosen.slot, code: { preload: program.preload, main: program.main }, config: program.config };
+	}
+
+	// On the moddable engine the code is in the program's archive already: what is evaluated
+	// is the list of modules to import (the host layer; the modules main reaches; main).
+	async #moddableCode() {
+		const entry = this.entry ?? path.join(root, "device", "main.ts");
+		if (!fs.existsSync(entry)) throw new Error(`host-sim: device entry ${entry} does not exist`);
+		const built = await moddableProgram({ entry });
+		if (!built.cached) this.logHost(`engine: built ${built.program} in ${built.seconds.toFixed(1)} s`);
+		const order = loadOrder(entry);
+		return [HOST_ENTRY, { preload: order.preload.join("\n"), main: order.main }, built.program];
+	}
+
+	// The heap after the "gc" command just run: xsnap's snapshot, or the figures the moddable
+	// engine's host sends with every reply (slots and chunk bytes in use, after that collection)
+	async #measure() {
+		if (this.engine === "moddable") return { slots: this.meter.currentHeapCount, chunkBytes: this.meter.chunkBytes };
+		return measureWorker(this.worker);
 	}
 
 	/** The chip resets: log and count it, keep flash and the room, boot again. */
@@ -184,6 +239,48 @@ export class SimDevice extends EventEmitter {
 		}
 		this.now = Math.max(this.now, this.clock.now()) + BOOT_MS;
 		await this.#boot();
+	}
+
+	async #powerDown(reason) {
+		this.logHost(`power cut: ${reason}`);
+		this.emit("powerCut", reason, this.now);
+		try {
+			const reply = await this.#command({ op: "board.save" }, undefined, true);
+			this.saved = reply.saved; // the room goes on; only the chip lost power
+		} catch {
+			// the worker is gone already
+		}
+		this.restartRequested = false;
+		await this.#stopWorker();
+		this.off = true;
+		this.next = undefined;
+	}
+
+	/**
+	 * The supply goes, now or (afterFlashOps: n) in the middle of the device's (n+1)th flash
+	 * erase or program from now, which then happens only in part. The chip stops at once:
+	 * nothing it would do after that reaches the network or the flash. powerOn() boots it.
+	 */
+	async powerCut({ afterFlashOps } = {}) {
+		if (afterFlashOps !== undefined) {
+			this.flash.cutAfter = afterFlashOps;
+			return;
+		}
+		await this.#exclusive(async () => {
+			if (!this.off) await this.#powerDown("powerCut()");
+		});
+	}
+
+	/** The supply returns: the bootloader runs and the chip boots. */
+	async powerOn() {
+		await this.#exclusive(async () => {
+			if (!this.off) return;
+			this.off = false;
+			this.halted = undefined;
+			this.now = Math.max(this.now, this.clock.now()) + BOOT_MS;
+			this.logHost("power on");
+			await this.#boot();
+		});
 	}
 
 	/** Reset on purpose, as the EN button or a watchdog would. */
@@ -301,6 +398,16 @@ export class SimDevice extends EventEmitter {
 	}
 
 	async #serve(header, payload) {
+		if (this.flash.powerLost) {
+			// the power went in the middle of a flash operation: nothing the firmware does
+			// until its current callback returns reaches the network or the flash
+			if (header.op === "udp.send" || header.op.startsWith("preference.")) return {};
+			if (/^(flash|ota)\./.test(header.op)) throw new Error("power lost");
+		}
+		if (/^(flash|ota)\./.test(header.op)) {
+			const reply = this.flash.handle(header, payload);
+			if (reply) return reply;
+		}
 		switch (header.op) {
 			case "udp.open": {
 				const id = ++this.socketIds;
@@ -403,6 +510,10 @@ export class SimDevice extends EventEmitter {
 		this.next = reply.next;
 		if (reply.events) for (const event of reply.events) this.#event(event);
 		if (!this.clock.virtual) this.clock.wake(this);
+		if (this.flash.powerLost && !quiet) {
+			await this.#powerDown("power cut during a flash operation");
+			return {};
+		}
 		if (this.restartRequested && !quiet) {
 			this.restartRequested = false;
 			await this.#reset("restart() called by the firmware");
@@ -503,7 +614,7 @@ export class SimDevice extends EventEmitter {
 		return this.#exclusive(async () => {
 			await this.#command({ op: "gc" });
 			const slotsAfterGc = this.meter.currentHeapCount;
-			const measured = await measureWorker(this.worker);
+			const measured = await this.#measure();
 			this.lastChunkBytes = measured.chunkBytes;
 			return {
 				slots: measured.slots,

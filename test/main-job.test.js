@@ -10,7 +10,11 @@ import { root, tempDir } from "./helpers/sim.js";
 const START = path.join(root, "host-sim", "cli", "start.js");
 const EP = "thermostat-1";
 
+// Wall-time bounds here only stop a hang: each is at least HANG_MS whatever the caller asks
+// (a 2-core machine running other work slows everything several times over).
+const HANG_MS = 60_000;
 async function waitFor(check, ms, what) {
+	ms = Math.max(ms, HANG_MS);
 	const deadline = performance.now() + ms;
 	for (;;) {
 		const value = await check();
@@ -26,7 +30,7 @@ async function http(method, url, body) {
 }
 
 /** Run start.js; `onOutput(stdout, child)` sees the output as it comes. */
-function cli(args, { timeout = 60_000, onOutput } = {}) {
+function cli(args, { timeout = 4 * HANG_MS, onOutput } = {}) {
 	return new Promise((resolve, reject) => {
 		const child = spawn(process.execPath, [START, ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
 		let stdout = "", stderr = "";
@@ -123,6 +127,7 @@ test.serial("in process: registers, a REST set-point write is reported within on
 });
 
 test.serial("npm start with Ctrl-C: registers, then SIGINT de-registers and exits 0", async (t) => {
+	t.timeout(5 * HANG_MS, "a run of start.js");
 	const flash = tempDir(t);
 	let sent = false;
 	const r = await cli(["--speed", "600", "--coap-port", "0", "--http-port", "0", "--headless", "--flash", flash], {
@@ -141,6 +146,7 @@ test.serial("npm start with Ctrl-C: registers, then SIGINT de-registers and exit
 });
 
 test.serial("--hours 2: virtual time, a summary, exit 0", async (t) => {
+	t.timeout(5 * HANG_MS, "a run of start.js");
 	const flash = tempDir(t);
 	const r = await cli(["--hours", "2", "--every", "30", "--flash", flash]);
 	t.is(r.code, 0, r.stderr);
@@ -152,6 +158,7 @@ test.serial("--hours 2: virtual time, a summary, exit 0", async (t) => {
 });
 
 test.serial("--psk-identity/--psk-key: the whole main job over DTLS 1.2 PSK", async (t) => {
+	t.timeout(10 * HANG_MS, "two runs of start.js");
 	const flash = tempDir(t);
 	const r = await cli(["--hours", "1", "--flash", flash, "--psk-identity", "thermostat-psk", "--psk-key", "00112233445566778899aabbccddeeff"]);
 	t.is(r.code, 0, r.stderr);
@@ -169,6 +176,7 @@ test.serial("--psk-identity/--psk-key: the whole main job over DTLS 1.2 PSK", as
 });
 
 test("bad options exit 2 with a message; --help exits 0", async (t) => {
+	t.timeout(10 * HANG_MS, "three runs of start.js");
 	const zero = await cli(["--devices", "0"]);
 	t.is(zero.code, 2);
 	t.regex(zero.stderr, /--devices 0: give a whole number of thermostats, 1-50/);

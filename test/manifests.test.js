@@ -51,7 +51,17 @@ test("the ESP32 manifest has fixed XS sizes and the native restart; the simulato
 	t.false("wifi" in sim.modules, "Wi-Fi is the SDK's simulator module (a second one collides with it)");
 	t.true(sim.include.includes("$(MODDABLE)/modules/io/manifest.json"), "ECMA-419 io (embedded:io/socket/udp) for lin");
 	// the stand-ins are device code: no Node, no npm (the import check covers device/)
-	t.deepEqual(sources(path.join(root, "device/sim")).sort(), ["board.ts", "digital.ts", "provider.ts", "restart.ts", "room.ts", "smbus.ts"]);
+	t.deepEqual(sources(path.join(root, "device/sim")).sort(), ["board.ts", "digital.ts", "flash.ts", "ota.ts", "provider.ts", "restart.ts", "room.ts", "smbus.ts", "update.ts"]);
+	// firmware update: the native ota beside restart, Moddable's embedded:update, a table with two OTA slots
+	t.deepEqual(esp.modules.ota, ["../device/native/ota"]);
+	t.true(fs.existsSync(path.join(root, "device/native/ota.c")));
+	t.true(esp.include.includes("$(MODDABLE)/modules/io/update/manifest.json"));
+	const table = fs.readFileSync(path.resolve(manifests, esp.build.PARTITIONS_FILE), "utf8");
+	t.regex(table, /^ota_0,\s*app,\s*ota_0,/m);
+	t.regex(table, /^ota_1,\s*app,\s*ota_1,/m);
+	t.regex(table, /^otadata,\s*data,\s*ota,/m);
+	t.regex(fs.readFileSync(path.resolve(manifests, esp.build.SDKCONFIGPATH, "sdkconfig.defaults"), "utf8"), /^CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE=y$/m);
+	for (const spec of ["embedded:storage/flash", "embedded:update", "ota"]) t.regex(sim.modules[spec], /^\.\.\/device\/sim\//, spec);
 });
 
 test("every config key the firmware reads has a default in the shared manifest", (t) => {

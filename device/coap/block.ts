@@ -4,6 +4,9 @@
 //    limit 4.13 with Size1 saying the limit.
 //  - Block2: a representation larger than the block size is kept for a while with an
 //    ETag, and the client fetches it block by block.
+//  - Block1Stream: for one chosen path (a firmware package), each block goes straight to a
+//    sink as it arrives, never the whole body in RAM; matched by peer, path and block
+//    number (not by token), block 0 restarts, a block sent again is not written twice.
 
 import { Code, EXCHANGE_LIFETIME } from "./constants";
 import { blockNum, blockMore, blockSzx, blockSize, blockValue } from "./message";
@@ -143,5 +146,193 @@ export class Block2Sender {
 	}
 	expire(now: number) {
 		for (const [key, r] of this.#kept) if (r.expires < now) this.#kept.delete(key);
+	}
+}
+
+/**
+ * Where a Block1 *stream* puts a request body: each block goes to the sink as it arrives,
+ * in order and once, never the whole body in RAM (a firmware package to flash). A method
+ * returns 0 to go on, or a CoAP code to refuse with `reason` (the transfer ends there).
+ */
+export interface Block1Sink {
+	/** text of the last refusal */
+	reason: string;
+	/** A new body starts (block 0, or a request without Block1): the sink drops whatever came before (no abort() first). */
+	begin(peer: string, method: number, contentFormat: number, size1: number, payload: Uint8Array, more: boolean): number;
+	/** The next bytes of the body, after the ones written before. */
+	write(bytes: Uint8Array): number;
+	/** Every byte is in: the code of the final response (2.04 or a refusal). */
+	end(): number;
+	/** The body will not be finished: a peer's block 0 elsewhere, a refusal, the peer gone quiet. */
+	abort(why: string): void;
+}
+
+/** The transfer a stream is in, one per path: matched by peer, path and block number, never by token. */
+class StreamState {
+	peer = "";
+	/** bytes written so far */
+	received = 0;
+	/** 0 nothing, 1 under way, 2 finished (final answer kept), 3 failed (refusal kept) */
+	phase = 0;
+	finalCode = 0;
+	finalReason = "";
+	finalBlock1 = -1;
+	expires = 0;
+}
+
+export const StreamPhase = { None: 0, Open: 1, Finished: 2, Failed: 3 } as const;
+
+/**
+ * RFC 7959 Block1 into a sink, for one path:
+ *  - block 0 (or a request without Block1) begins a new body, whatever came before
+ *    (§2.5: a client may start over; a restarted push is never taken for a duplicate);
+ *  - the next block is answered 2.31 first, then written (slow flash work after the ACK);
+ *  - a block already written (sent again with a new Message ID or token) gets its 2.31
+ *    again, or the final answer again, and is not written twice;
+ *  - a block past the bytes received is 4.08, and the transfer stays where it was;
+ *  - a transfer idle for `idleMs` is aborted (`expire`).
+ */
+export class Block1Stream {
+	readonly path: string;
+	readonly sink: Block1Sink;
+	readonly maxSzx: number;
+	idleMs: number;
+	#s = new StreamState();
+
+	constructor(path: string, sink: Block1Sink, maxSzx = 6, idleMs = EXCHANGE_LIFETIME) {
+		this.path = path;
+		this.sink = sink;
+		this.maxSzx = maxSzx;
+		this.idleMs = idleMs;
+	}
+
+	get phase() {
+		return this.#s.phase;
+	}
+	get received() {
+		return this.#s.received;
+	}
+
+	/** The server's part: one request on the path; block1 -1 when it has no Block1 option. */
+	receive(exchange: Exchange, method: number, contentFormat: number, block1: number, size1: number, payload: Uint8Array) {
+		const s = this.#s;
+		const peer = exchange.peer.key;
+		const num = block1 >= 0 ? blockNum(block1) : 0;
+		const more = block1 >= 0 ? blockMore(block1) : false;
+		const szx = block1 >= 0 ? blockSzx(block1) : 6;
+		if (szx === 7) {
+			exchange.respond(Code.BadRequest, "Block1 SZX 7 is reserved");
+			return;
+		}
+		const size = blockSize(szx);
+		if (more && payload.length !== size) {
+			exchange.respond(Code.BadRequest, "a Block1 block but the last must fill its size");
+			return;
+		}
+		const sink = this.sink;
+		const now = monotonic();
+		if (num === 0) {
+			s.peer = peer;
+			s.received = 0;
+			s.phase = StreamPhase.Open;
+			s.expires = now + this.idleMs;
+			const code = sink.begin(peer, method, contentFormat, size1, payload, more);
+			if (code) return this.#fail(exchange, code, sink.reason);
+			return this.#accept(exchange, 0, payload, more, szx, block1);
+		}
+		const offset = num * size;
+		const end = offset + payload.length;
+		if (s.peer !== peer || s.phase === StreamPhase.None) {
+			exchange.respond(Code.RequestEntityIncomplete, "Block1 out of sequence: no transfer under way (start from block 0)");
+			return;
+		}
+		if (s.phase === StreamPhase.Failed) return this.#final(exchange, s.finalCode, s.finalReason, -1);
+		// a repeat of a block already written (a new Message ID or token): the same answer
+		// again, nothing written twice
+		if (end <= s.received) {
+			if (!more && s.phase === StreamPhase.Finished) return this.#final(exchange, s.finalCode, s.finalReason, s.finalBlock1);
+			s.expires = now + this.idleMs;
+			const o = exchange.options();
+			o.block1 = blockValue(num, true, Math.min(szx, this.maxSzx));
+			exchange.respond(Code.Continue, undefined, o);
+			return;
+		}
+		if (s.phase === StreamPhase.Finished) {
+			exchange.respond(Code.RequestEntityIncomplete, "Block1 out of sequence: the transfer is finished (start from block 0)");
+			return;
+		}
+		if (offset > s.received) {
+			exchange.respond(Code.RequestEntityIncomplete, `Block1 out of sequence: block ${num} starts at byte ${offset}, ${s.received} received`);
+			return;
+		}
+		s.expires = now + this.idleMs;
+		// a block overlapping what is in (the block size shrank): only its new bytes
+		this.#accept(exchange, num, offset < s.received ? payload.subarray(s.received - offset) : payload, more, szx, block1);
+	}
+
+	#accept(exchange: Exchange, num: number, bytes: Uint8Array, more: boolean, szx: number, block1: number) {
+		const s = this.#s;
+		const sink = this.sink;
+		if (more) {
+			// 2.31 first: the ACK leaves before the flash work the write may do
+			const o = exchange.options();
+			o.block1 = blockValue(num, true, Math.min(szx, this.maxSzx));
+			exchange.respond(Code.Continue, undefined, o);
+			s.received += bytes.length;
+			const code = sink.write(bytes);
+			if (code) this.#failed(code, sink.reason);
+			return;
+		}
+		s.received += bytes.length;
+		let code = sink.write(bytes);
+		if (!code) code = sink.end();
+		const reason = code < Code.BadRequest ? "" : sink.reason;
+		if (code >= Code.BadRequest) {
+			sink.abort(reason);
+			s.phase = StreamPhase.Failed;
+		} else s.phase = StreamPhase.Finished;
+		s.finalCode = code;
+		s.finalReason = reason;
+		s.finalBlock1 = block1 >= 0 ? blockValue(num, false, szx) : -1;
+		this.#final(exchange, code, reason, s.finalBlock1);
+	}
+
+	#failed(code: number, reason: string) {
+		const s = this.#s;
+		this.sink.abort(reason);
+		s.phase = StreamPhase.Failed;
+		s.finalCode = code;
+		s.finalReason = reason;
+	}
+
+	#fail(exchange: Exchange, code: number, reason: string) {
+		this.#failed(code, reason);
+		this.#final(exchange, code, reason, -1);
+	}
+
+	#final(exchange: Exchange, code: number, reason: string, block1: number) {
+		const o = exchange.options();
+		o.block1 = block1;
+		exchange.respond(code, reason ? reason : undefined, o);
+	}
+
+	/** Abort a transfer whose peer went quiet. */
+	expire(now: number) {
+		const s = this.#s;
+		if (s.phase === StreamPhase.Open && s.expires < now) {
+			s.phase = StreamPhase.None;
+			this.sink.abort("no block for a while: the transfer is abandoned");
+		}
+	}
+
+	/** Forget the transfer (the application cancelled it): later blocks are out of sequence. */
+	reset() {
+		this.#s.phase = StreamPhase.None;
+		this.#s.received = 0;
+	}
+
+	/** When expire() has something to do (monotonic ms), or Infinity. */
+	get deadline() {
+		return this.#s.phase === StreamPhase.Open ? this.#s.expires : Infinity;
 	}
 }

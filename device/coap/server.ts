@@ -11,7 +11,7 @@
 import { Code, Method, Option, Type } from "./constants";
 import { blockNum, blockSzx, blockSize, blockValue, type Message } from "./message";
 import { Endpoint, Exchange, Peer, ResponseOptions, encodeResponseOptions } from "./endpoint";
-import { Block1Receiver, Block1Result, Block2Sender } from "./block";
+import { Block1Receiver, Block1Result, Block1Stream, Block2Sender, type Block1Sink } from "./block";
 import { Observation, ObserveRegistry } from "./observe";
 import { utf8Read, utf8Encode } from "./utf8";
 import { monotonic } from "../monotonic";
@@ -113,6 +113,7 @@ export class CoapServer {
 	onObservationAdded: (observation: Observation, request: Request) => void = () => {};
 	#block1: Block1Receiver;
 	#block2: Block2Sender;
+	#streams: Block1Stream[] = [];
 	#options = new ResponseOptions();
 	#log: (text: string) => void;
 
@@ -157,6 +158,12 @@ export class CoapServer {
 		let payload = m.payload();
 		let finalBlock1 = -1;
 		const block1 = m.uint(Option.Block1);
+		if (method === Method.PUT || method === Method.POST) {
+			for (const s of this.#streams) {
+				s.expire(now);
+				if (s.path === path) return s.receive(exchange, method, m.uint(Option.ContentFormat), block1, m.uint(Option.Size1), payload);
+			}
+		}
 		if (block1 >= 0) {
 			const result = this.#block1.receive(exchange, key, block1, payload, m.uint(Option.Size1));
 			if (result !== Block1Result.Complete) return;
@@ -228,6 +235,16 @@ export class CoapServer {
 			return;
 		}
 		exchange.respond(code, payload.length ? payload : undefined, o);
+	}
+
+	/**
+	 * PUT and POST bodies on `path` go to `sink` block by block as they arrive (Block1Stream),
+	 * not to the handler; the sink answers. Returns the stream (its phase, reset()).
+	 */
+	stream(path: string, sink: Block1Sink, idleMs?: number): Block1Stream {
+		const s = new Block1Stream(path, sink, this.#block1.maxSzx, idleMs);
+		this.#streams.push(s);
+		return s;
 	}
 
 	// ---------------------------------------------------------------- notifications

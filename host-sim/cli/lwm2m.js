@@ -21,6 +21,12 @@ const usage = `usage: npm run lwm2m -- <command> [arguments] [options]
   attributes <ep> <path> pmin=10 pmax=60 [gt=.. lt=.. st=.. epmin=.. epmax=..]   (name= unsets)
   observe <ep> <path> [<path>...]      print the value, then each notification, until Ctrl-C
                                        [--count N: stop after N reports, the first one included]
+  update <ep> <package>                firmware update (object 5) with an LTFW package (npm run build:image):
+                                       pushed in a Write of /5/0/0 (Block1), or with --pull served by the
+                                       server over CoAP (Block2) at the URI it writes into /5/0/1; then
+                                       Execute /5/0/2, the reboot, and the final State / Update Result
+                                       [--pull] [--download-only: stop at Downloaded] [--force: not LTFW]
+                                       [--timeout S: silence per step, default 60] [--update-timeout S: 900]
 
 options: --api URL (default $LWM2M_API or http://127.0.0.1:8080), --json, --format F
          (TEXT, TLV, SENML_JSON, SENML_CBOR, LWM2M_CBOR, OPAQUE, CBOR; senml-cbor works too),
@@ -54,6 +60,10 @@ try {
 			models: { type: "string", multiple: true },
 			"lifetime-grace": { type: "string" },
 			quiet: { type: "boolean" },
+			pull: { type: "boolean" },
+			"download-only": { type: "boolean" },
+			force: { type: "boolean" },
+			"update-timeout": { type: "string" },
 			help: { type: "boolean", short: "h" },
 		},
 	});
@@ -239,6 +249,114 @@ async function observe(ep, paths) {
 	throw new CliError("the server closed the event stream");
 }
 
+const STATE_NAMES = ["Idle", "Downloading", "Downloaded", "Updating"];
+
+/** One line of a firmware job's step (the server's FIRMWARE event). */
+function firmwareLine(job) {
+	if (job.phase === "downloading" && job.total && job.sent > 0) {
+		const percent = Math.floor((job.sent * 100) / job.total);
+		return `${job.mode === "pull" ? "downloaded by the client" : "pushed"} ${String(percent).padStart(3)}% (${job.sent}/${job.total} bytes)`;
+	}
+	return `${job.phase}${job.message ? `: ${job.message}` : ""}`;
+}
+
+async function update(ep, file) {
+	const fs = await import("node:fs");
+	let bytes;
+	try {
+		bytes = fs.readFileSync(file);
+	} catch (e) {
+		throw new CliError(`cannot read the package ${JSON.stringify(file)}: ${e.code ?? e.message}`, 2);
+	}
+	const controller = new AbortController();
+	let events;
+	try {
+		events = await fetch(`${api}/api/event?ep=${enc(ep)}&types=FIRMWARE`, { signal: controller.signal });
+	} catch (e) {
+		throw unreachable(e);
+	}
+	const q = new URLSearchParams();
+	if (opts.pull) q.set("mode", "pull");
+	if (opts["download-only"]) q.set("execute", "false");
+	if (opts.force) q.set("force", "true");
+	if (opts.timeout) q.set("timeout", opts.timeout);
+	if (opts["update-timeout"]) q.set("updateTimeout", opts["update-timeout"]);
+	q.set("name", (file.split(/[\\/]/).pop() ?? "package").replace(/\.[^.]*$/, ""));
+	// the events of this job, from the stream opened before it started
+	const seen = [];
+	let wake = () => {};
+	const pump = (async () => {
+		try {
+			for await (const { event, data } of sseFrames(events.body)) {
+				if (event === "FIRMWARE") seen.push(data);
+				wake();
+			}
+		} catch {}
+		seen.push(null); // the stream ended
+		wake();
+	})();
+	let res;
+	try {
+		res = await fetch(`${api}/api/clients/${enc(ep)}/firmware?${q}`, { method: "POST", body: bytes, headers: { "Content-Type": "application/octet-stream" } });
+	} catch (e) {
+		controller.abort();
+		throw unreachable(e);
+	}
+	const started = await res.json().catch(() => ({}));
+	if (res.status !== 202) {
+		controller.abort();
+		throw new CliError(`update ${ep}: ${started.error ?? `HTTP ${res.status}`} (HTTP ${res.status})`);
+	}
+	process.once("SIGINT", () => {
+		// Ctrl-C cancels the update: the client gets an empty Package / Package URI
+		fetch(`${api}/api/clients/${enc(ep)}/firmware`, { method: "DELETE" })
+			.catch(() => {})
+			.finally(() => process.exit(130));
+	});
+	const tty = process.stdout.isTTY && !opts.json;
+	let lastPhase;
+	let lastDecile = -1;
+	let final;
+	for (let i = 0; !final; ) {
+		if (i >= seen.length) {
+			await new Promise((resolve) => (wake = resolve));
+			continue;
+		}
+		const job = seen[i++];
+		if (job === null) break;
+		if (job.id !== started.id) continue;
+		if (job.final) final = job;
+		if (opts.json) continue;
+		if (job.phase === "downloading" && job.total && job.sent > 0) {
+			const line = firmwareLine(job);
+			if (tty) process.stdout.write(`\r${line}`);
+			else {
+				// without a terminal: a line every 10 %
+				const decile = Math.floor((job.sent * 10) / job.total);
+				if (decile !== lastDecile) print(line);
+				lastDecile = decile;
+			}
+			lastPhase = "progress";
+			continue;
+		}
+		if (job.phase === lastPhase && !job.final) continue; // a state change inside a step
+		if (tty && lastPhase === "progress") process.stdout.write("\n");
+		lastPhase = job.phase;
+		if (!job.final) print(firmwareLine(job));
+	}
+	controller.abort();
+	await pump;
+	if (!final) throw new CliError(`update ${ep}: the server closed the event stream before the update ended`);
+	if (opts.json) print(JSON.stringify(final, null, 2));
+	else {
+		print(`${final.phase}: ${final.message ?? ""}`.trim());
+		const st = final.state === undefined ? "?" : `${final.state} (${final.stateText ?? STATE_NAMES[final.state] ?? "?"})`;
+		const rs = final.result === undefined ? "?" : `${final.result} (${final.resultText ?? "?"})`;
+		print(`State ${st}, Update Result ${rs}${final.firmwareVersion !== undefined ? `, firmware version ${final.firmwareVersion}` : ""}`);
+	}
+	if (!final.success) process.exitCode = 1;
+}
+
 async function main() {
 	if (opts.help || !command) {
 		print(usage);
@@ -319,6 +437,10 @@ async function main() {
 		case "observe": {
 			need(2, "<ep> <path>");
 			return observe(ep, rest.slice(1).map(lwm2mPath));
+		}
+		case "update": {
+			need(2, "<ep> <package file>");
+			return update(ep, rest[1]);
 		}
 		default:
 			throw new CliError(`unknown command ${JSON.stringify(command)}\n\n${usage}`, 2);

@@ -110,9 +110,13 @@ export class CoapEndpoint {
 	 * @param r.observe true to register an observation (Observe: 0), 1 to cancel one
 	 * @param r.onResponse called synchronously with the first response, before any
 	 *   notification that may follow it can be delivered
+	 * @param r.onProgress ({sent, total}) for each block of a Block1 request the client
+	 *   accepted; with it, timeoutMs is the longest wait for the next block's answer
+	 *   (a firmware push), not for the whole transfer
+	 * @param r.control an object that gets abort(error), to give up on the request
 	 * @returns {Promise<{code, format, payload: Buffer, observe?: number, token: Buffer, transmissions}>}
 	 */
-	request({ address, port, method, pathname, query = [], accept, contentFormat, payload, observe, token, timeoutMs, onResponse }) {
+	request({ address, port, method, pathname, query = [], accept, contentFormat, payload, observe, token, timeoutMs, onResponse, onProgress, control }) {
 		return new Promise((resolve, reject) => {
 			const options = [];
 			if (observe !== undefined) options.push({ name: "Observe", value: uintOption(observe === true ? 0 : Number(observe)) });
@@ -137,6 +141,14 @@ export class CoapEndpoint {
 				reject(new Error("lwm2m server: not started"));
 				return;
 			}
+			const entry = { timer: undefined, reject: undefined };
+			const arm = () => {
+				if (entry.timer !== undefined) this.clock.cancel(entry.timer);
+				entry.timer = this.clock.after(timeoutMs, () => {
+					entry.timer = undefined;
+					entry.reject(new RequestTimeout(`no response from ${address}:${port} within ${timeoutMs / 1000} s`));
+				});
+			};
 			const exchange = this.requester.request({
 				address,
 				port,
@@ -145,8 +157,14 @@ export class CoapEndpoint {
 				token: tokenBytes,
 				payload: payload === undefined ? undefined : Buffer.from(payload),
 				onResponse: onResponse && ((packet) => onResponse(toResponse(packet))),
+				onProgress:
+					onProgress &&
+					((p) => {
+						if (!this.pending.has(entry)) return;
+						arm();
+						onProgress(p);
+					}),
 			});
-			const entry = { timer: undefined, reject: undefined };
 			const finish = () => {
 				this.pending.delete(entry);
 				if (entry.timer !== undefined) this.clock.cancel(entry.timer);
@@ -157,10 +175,8 @@ export class CoapEndpoint {
 				reject(error);
 			};
 			this.pending.add(entry);
-			entry.timer = this.clock.after(timeoutMs, () => {
-				entry.timer = undefined;
-				entry.reject(new RequestTimeout(`no response from ${address}:${port} within ${timeoutMs / 1000} s`));
-			});
+			if (control) control.abort = (error = new Error("request aborted")) => this.pending.has(entry) && entry.reject(error);
+			arm();
 			exchange.promise.then(
 				({ packet, transmissions }) => {
 					if (!this.pending.has(entry)) return;

@@ -156,7 +156,8 @@ export class DeviceManagement {
 		const entries = nodeToEntries(path, node, this.lookupFor(reg), { writable: true });
 		const format = this.#writeFormat(reg, path, entries, asFormat(options.format));
 		const payload = this.#encode(format, entries, path);
-		const res = await this.#send(reg, { method: replace ? "PUT" : "POST", path, contentFormat: format.id, payload }, options);
+		// onProgress / control: a large write (a firmware Package) reports its blocks and can be aborted
+		const res = await this.#send(reg, { method: replace ? "PUT" : "POST", path, contentFormat: format.id, payload, onProgress: options.onProgress, control: options.control }, options);
 		return toResponse("write", res);
 	}
 

@@ -12,6 +12,8 @@
 //   POST   /api/clients/{ep}/{path}/observe          Observe      DELETE[?id=]: cancel
 //   GET    /api/clients/{ep}/composite?paths=a,b     Read-Composite   PUT: Write-Composite
 //   POST   /api/clients/{ep}/composite/observe?paths= Observe-Composite  DELETE: cancel
+//   POST   /api/clients/{ep}/firmware?mode=push|pull  firmware update, body = the package (GET: its progress, DELETE: cancel)
+//   GET    /api/firmware, POST /api/firmware?name=    updates and served packages; serve a package over CoAP
 //   GET    /api/event[?ep=]                          Server-Sent Events
 //   GET    /api/objectspecs[/{id}], GET /api/server  models, ports
 // Errors are {"error": "..."}: 400 bad input, 404 unknown client or route, 405 method,
@@ -23,6 +25,7 @@ import { modelToJson } from "./object-registry.js";
 import { parsePath } from "./path.js";
 
 const MAX_BODY = 1 << 20;
+const MAX_PACKAGE = 8 << 20; // a firmware package: an ESP32 OTA slot is 1.5 MB
 
 class HttpError extends Error {
 	constructor(status, message) {
@@ -32,6 +35,11 @@ class HttpError extends Error {
 }
 
 function readBody(req) {
+	return readBytes(req, MAX_BODY).then((b) => b.toString("utf8"));
+}
+
+/** The raw body, at most `limit` bytes (a firmware package: MAX_PACKAGE). */
+function readBytes(req, limit) {
 	return new Promise((resolve, reject) => {
 		const chunks = [];
 		let size = 0;
@@ -39,13 +47,13 @@ function readBody(req) {
 		req.on("data", (c) => {
 			if (tooLarge) return; // read and dropped, so the 413 reaches a client still sending
 			size += c.length;
-			if (size > MAX_BODY) {
+			if (size > limit) {
 				tooLarge = true;
 				chunks.length = 0;
-				reject(new HttpError(413, `request body larger than ${MAX_BODY} bytes (1 MiB), the most this API reads`));
+				reject(new HttpError(413, `request body larger than ${limit} bytes (${limit >> 20} MiB), the most this API reads${limit === MAX_BODY ? "" : " for a firmware package"}`));
 			} else chunks.push(c);
 		});
-		req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+		req.on("end", () => resolve(Buffer.concat(chunks)));
 		req.on("error", reject);
 	});
 }
@@ -148,7 +156,7 @@ export class HttpApi {
 
 		if (section === "event" && rest.length === 0) {
 			only("GET");
-			return this.events.open(req, res, q.get("ep") ?? undefined);
+			return this.events.open(req, res, q.get("ep") ?? undefined, q.get("types") ?? undefined);
 		}
 		if (section === "server" && rest.length === 0) {
 			only("GET");
@@ -160,6 +168,22 @@ export class HttpApi {
 			const model = rest.length === 1 && /^\d+$/.test(rest[0]) ? server.models.object(Number(rest[0]), q.get("version") ?? undefined) : undefined;
 			if (!model) throw new HttpError(404, `no object model ${JSON.stringify(rest.join("/"))}`);
 			return send(res, 200, modelToJson(model));
+		}
+		if (section === "firmware") {
+			if (rest.length === 0) {
+				only("GET", "POST");
+				if (method === "GET") return send(res, 200, { updates: server.firmware.all(), packages: server.firmware.packages.list() });
+				const bytes = await readBytes(req, MAX_PACKAGE);
+				if (bytes.length === 0) throw new HttpError(400, "no package: the body is empty");
+				return send(res, 201, server.servePackage(bytes, { name: q.get("name") ?? undefined }));
+			}
+			if (rest.length === 1) {
+				only("DELETE");
+				if (!server.firmware.packages.get(rest[0])) throw new HttpError(404, `no served package ${JSON.stringify(rest[0])}`);
+				server.unservePackage(rest[0]);
+				return send(res, 200, { removed: rest[0] });
+			}
+			throw new HttpError(404, `no route ${url.pathname}`);
 		}
 		if (section !== "clients") throw new HttpError(404, `no route ${url.pathname}`);
 		if (rest.length === 0) {
@@ -190,6 +214,31 @@ export class HttpApi {
 				return send(res, 200, { cancelled: await server.cancelCompositeObservation(ep, paths, { ...options, owner: "rest", id: q.get("id") ?? undefined }) });
 			}
 			throw new HttpError(404, `no route ${url.pathname}`);
+		}
+
+		if (target.length === 1 && target[0] === "firmware") {
+			only("GET", "POST", "DELETE");
+			if (method === "GET") {
+				const job = server.firmwareStatus(ep);
+				if (!job) throw new HttpError(404, `no firmware update of ${ep} (POST the package to start one)`);
+				return send(res, 200, job);
+			}
+			if (method === "DELETE") return send(res, 200, { cancelled: server.cancelFirmware(ep) });
+			const flag = (name) => (q.get(name) === null ? undefined : q.get(name) !== "false" && q.get(name) !== "0");
+			const mode = q.get("mode") ?? "push";
+			if (mode !== "push" && mode !== "pull") throw new HttpError(400, `mode is push or pull, not ${JSON.stringify(mode)}`);
+			const bytes = await readBytes(req, MAX_PACKAGE);
+			const { job, done } = server.updateFirmware(ep, bytes, {
+				mode,
+				execute: flag("execute"),
+				force: flag("force"),
+				timeout: q.get("timeout") ?? undefined,
+				updateTimeout: q.get("updateTimeout") ?? undefined,
+				name: q.get("name") ?? undefined,
+			});
+			if (flag("wait")) return send(res, 200, await done);
+			done.catch(() => {});
+			return send(res, 202, job);
 		}
 
 		const lwm2mPath = (ids) => "/" + ids.join("/");

@@ -74,11 +74,12 @@ export class Requester {
 	 * Send one request and resolve with its complete response (Block2 reassembled).
 	 * @param r {address, port, method: "GET"|..., options: [{name, value: Buffer}], token: Buffer, payload?: Buffer,
 	 *   onResponse?(packet)}: onResponse sees the first response packet synchronously, before
-	 *   any datagram behind it (a notification) is handled
+	 *   any datagram behind it (a notification) is handled; onProgress?({sent, total}) is
+	 *   called for each block of a Block1 request the peer accepted (2.31, and the last one)
 	 * @returns {{promise: Promise<{packet, transmissions}>, abort()}}
 	 */
 	request(r) {
-		const state = { aborted: false, current: undefined, transmissions: 0, onResponse: r.onResponse };
+		const state = { aborted: false, current: undefined, transmissions: 0, onResponse: r.onResponse, onProgress: r.onProgress };
 		const promise = this.#run(r, state);
 		return {
 			promise,
@@ -129,6 +130,7 @@ export class Requester {
 			const response = await this.#exchange(r, options, payload.subarray(offset, offset + size), r.token, state);
 			const answered = optionValue(response, "Block1");
 			const asked = answered ? parseBlock(answered).szx : undefined;
+			if (/^2\./.test(response.code)) this.#progress(state, Math.min(offset + size, payload.length), payload.length);
 			if (response.code === "2.31" && more) {
 				offset += size;
 				if (asked !== undefined && asked < szx) szx = asked;
@@ -146,6 +148,12 @@ export class Requester {
 			}
 			return response;
 		}
+	}
+
+	#progress(state, sent, total) {
+		try {
+			state.onProgress?.({ sent, total });
+		} catch {}
 	}
 
 	// One confirmable message: retransmitted until acknowledged, then its response

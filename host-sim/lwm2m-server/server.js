@@ -11,7 +11,8 @@
 //
 // Events: registered(registration JSON, {previous}), updated({registration, update}),
 // deregistered(registration JSON), expired(registration JSON), notification(n),
-// send({endpoint, registrationId, content, timestamped?}), coaplog(entry), log(line).
+// send({endpoint, registrationId, content, timestamped?}), coaplog(entry), log(line),
+// firmware(job JSON: each step of a firmware update, see firmware.js).
 import { EventEmitter } from "node:events";
 import { CoapEndpoint } from "./coap-endpoint.js";
 import { ObjectRegistry } from "./object-registry.js";
@@ -26,6 +27,7 @@ import { coapLogEntry, coapLogLine } from "./coap-log.js";
 import { HttpApi } from "./http-api.js";
 import { realClock } from "./real-clock.js";
 import { SENML_JSON, SENML_CBOR, LWM2M_CBOR } from "./content-formats.js";
+import { FirmwareUpdates } from "./firmware.js";
 
 export class NotRegistered extends Error {
 	constructor(endpoint) {
@@ -95,6 +97,7 @@ export class Lwm2mServer extends EventEmitter {
 			onNotification: (n) => this.#emit("notification", n),
 			log: (line) => this.log(line),
 		});
+		this.firmware = new FirmwareUpdates(this);
 		this.http = httpPort === null || httpPort === false ? undefined : new HttpApi(this, { host, port: httpPort });
 		this.started = false;
 	}
@@ -149,6 +152,7 @@ export class Lwm2mServer extends EventEmitter {
 	async stop() {
 		if (!this.started) return;
 		this.started = false;
+		this.firmware.stop();
 		await this.http?.stop();
 		this.observationStore.clear();
 		this.registrations.clear();
@@ -160,6 +164,7 @@ export class Lwm2mServer extends EventEmitter {
 			const reg = this.registrations.byAddress(d.rinfo.address, d.rinfo.port);
 			this.#emit("coaplog", coapLogEntry(d, { now: this.clock.now(), endpoint: reg?.endpoint }));
 		}
+		if (d.incoming && d.packet.code === "0.01") this.firmware.packages.saw(d.packet, d.rinfo);
 		if (d.incoming && !d.packet.code.startsWith("0.")) {
 			this.dm.handleResponse(this.registrations.byAddress(d.rinfo.address, d.rinfo.port), d.packet);
 		}
@@ -180,8 +185,13 @@ export class Lwm2mServer extends EventEmitter {
 			if (method !== "POST") return { code: "4.05", payload: `${method} is not allowed on /dp` };
 			return this.#send(format, payload, rinfo, from);
 		}
+		if (first === "fw") {
+			const reply = this.firmware.packages.answer(method, path);
+			this.log(`${reply.code === "2.05" ? "serving" : `answered ${reply.code} to`} ${method} /${path.join("/")} from ${from}`);
+			return reply;
+		}
 		this.log(`answered 4.04 to ${method} /${path.join("/")} from ${from}`);
-		return { code: "4.04", payload: `no resource /${path.join("/")} (the server offers /rd and /dp)` };
+		return { code: "4.04", payload: `no resource /${path.join("/")} (the server offers /rd, /dp and the firmware packages it serves under /fw)` };
 	}
 
 	#register(query, format, payload, rinfo, from) {
@@ -357,6 +367,49 @@ export class Lwm2mServer extends EventEmitter {
 	async cancelCompositeObservation(endpoint, paths, options) {
 		return this.dm.cancel(this.#registration(endpoint), paths, true, options);
 	}
+	// ------------------------------------------------------------------ firmware update (object 5)
+
+	/**
+	 * Update a client's firmware with an LTFW package (see firmware.js): push it (Write
+	 * /5/0/0 in Block1) or, with options.mode "pull", serve it at coap://host:port/fw/<name>
+	 * and write that URI into /5/0/1; then Execute /5/0/2 once State is Downloaded and
+	 * follow the reboot to the Update Result. Steps are "firmware" events.
+	 * @param options {mode: "push"|"pull", execute: false (stop at Downloaded), force: true
+	 *   (bytes that are not an LTFW package), timeout: s of silence per step (60),
+	 *   updateTimeout: s from Execute to the outcome (900), name: of the served file}
+	 * @returns {{job, done: Promise<job>}} the job as started, and its final state
+	 */
+	updateFirmware(endpoint, bytes, options) {
+		this.#registration(endpoint);
+		return this.firmware.start(endpoint, bytes, options);
+	}
+	/** The running or last firmware update of a client (undefined: none). */
+	firmwareStatus(endpoint) {
+		return this.firmware.job(endpoint);
+	}
+	/** Cancel a running update: the client is written an empty Package / Package URI. */
+	cancelFirmware(endpoint) {
+		return this.firmware.cancel(endpoint);
+	}
+	/** Serve bytes over CoAP (GET with Block2) until unservePackage: {name, path, uri}. */
+	servePackage(bytes, { name } = {}) {
+		const entry = this.firmware.packages.add(bytes, { name });
+		return { name: entry.name, path: `/fw/${entry.name}`, uri: `coap://${this.host}:${this.coapPort}/fw/${entry.name}` };
+	}
+	unservePackage(name) {
+		this.firmware.packages.remove(name);
+	}
+
+	emitFirmware(job) {
+		if (job.phase !== this.#lastFirmwarePhase.get(job.id) || job.final) {
+			this.#lastFirmwarePhase.set(job.id, job.phase);
+			this.log(`firmware update ${job.id} of ${job.ep} (${job.mode}): ${job.phase}${job.message ? `: ${job.message}` : ""}`);
+			if (job.final) this.#lastFirmwarePhase.delete(job.id);
+		}
+		this.#emit("firmware", job);
+	}
+	#lastFirmwarePhase = new Map();
+
 	/** Active observations, of one client or all. */
 	observations(endpoint) {
 		const reg = endpoint === undefined ? undefined : this.#registration(endpoint);

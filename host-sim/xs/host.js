@@ -20,6 +20,9 @@ import WiFi from "./modules/wifi.js";
 import Crypt from "./modules/crypt.js";
 import HMAC from "./modules/hmac.js";
 import RNG from "./modules/rng.js";
+import FlashStorage from "./modules/flash.js";
+import Update from "./modules/update.js";
+import OTA from "./modules/ota.js";
 
 host.rtcOffset = 0;
 
@@ -68,6 +71,9 @@ const modules = {
 	crypt: Crypt,
 	hmac: HMAC,
 	rng: RNG,
+	"embedded:storage/flash": FlashStorage,
+	"embedded:update": Update,
+	ota: OTA,
 };
 
 function makeDevice(config) {
@@ -94,6 +100,10 @@ function freezeBuiltins() {
 	const freeze = (value) => {
 		if ((typeof value !== "object" && typeof value !== "function") || value === null || seen.has(value)) return;
 		seen.add(value);
+		// on the Moddable SDK's XS (host-sim/engine/, boot says engine "moddable") the built-ins
+		// live in the program's read-only archive, and Object.freeze of an array there (Array.prototype)
+		// writes in place and faults (SIGSEGV in fxArrayDefineOwnProperty, XS 17 of SDK 8.2.3)
+		if (Array.isArray(value) && host.engine === "moddable") return;
 		Object.freeze(value);
 		for (const key of Reflect.ownKeys(value)) {
 			const d = Object.getOwnPropertyDescriptor(value, key);
@@ -112,6 +122,7 @@ host.handlers.set("boot", (h) => {
 	host.now = h.now;
 	host.bootAt = h.now;
 	host.rtcOffset = h.rtcOffset ?? 0;
+	host.engine = h.engine;
 	random.seed(h.seed);
 	host.config = h.board;
 	board.setup(h.board, random, h.saved);

@@ -26,6 +26,7 @@ const state = {
 	messages: [],
 	log: [],
 	clients: [],
+	firmware: new Map(), // endpoint -> {version (/3/0/3), registrationId it was read in, job (the server's firmware update)}
 	clock: { sim: 0, wall: 0 },
 	lwm2m: false,
 };
@@ -116,7 +117,19 @@ async function connect() {
 	events.onopen = () => setConn("live", "live");
 	events.onerror = () => setConn("down", "reconnecting…");
 	scheduleClients();
-	if (state.lwm2m) loadDeviceValues(state.selected);
+	if (state.lwm2m) {
+		loadDeviceValues(state.selected);
+		// firmware updates (object 5) the LwM2M server runs: their progress, live
+		const fw = new EventSource("/api/event?types=FIRMWARE");
+		fw.addEventListener("FIRMWARE", (m) => {
+			const job = JSON.parse(m.data);
+			const f = firmwareOf(job.ep);
+			f.job = job;
+			if (job.final || job.phase === "rebooted") f.registrationId = undefined; // read /3/0/3 again
+			if (job.final || job.phase === "rebooted") scheduleClients();
+			renderClients();
+		});
+	}
 	render();
 	setInterval(() => ($("sim-clock").textContent = dayTime(simNow())), 250);
 	setInterval(scheduleClients, 5000);
@@ -311,11 +324,51 @@ function scheduleClients() {
 		try {
 			const r = await fetch("/api/clients");
 			state.clients = r.ok ? (await r.json()).sort((a, b) => a.endpoint.localeCompare(b.endpoint)) : [];
+			const updates = await fetch("/api/firmware");
+			if (updates.ok) {
+				for (const job of (await updates.json()).updates) {
+					const f = firmwareOf(job.ep);
+					if (!f.job || job.timestamp >= f.job.timestamp) f.job = job;
+				}
+			}
 		} catch {
 			return;
 		}
 		renderClients();
+		// the firmware version, read once per registration (a reboot into new firmware registers anew)
+		for (const c of state.clients) {
+			const f = firmwareOf(c.endpoint);
+			if (f.registrationId === c.registrationId || f.reading) continue;
+			f.reading = true;
+			fetch(`/api/clients/${encodeURIComponent(c.endpoint)}/3/0/3`)
+				.then((r) => r.json())
+				.then((r) => {
+					if (r.success) {
+						f.version = r.content.value;
+						f.registrationId = c.registrationId;
+					}
+				})
+				.catch(() => {})
+				.finally(() => {
+					f.reading = false;
+					renderClients();
+				});
+		}
 	}, 200);
+}
+
+function firmwareOf(ep) {
+	let f = state.firmware.get(ep);
+	if (!f) state.firmware.set(ep, (f = { version: undefined, registrationId: undefined, job: undefined }));
+	return f;
+}
+
+/** A firmware update in words: "push · downloading 45 % (4608/10240 B)", "pull · done — Update Result 1 (...)". */
+function updateText(job) {
+	if (!job) return "";
+	const what = job.phase === "downloading" && job.total && job.sent > 0 ? `downloading ${Math.floor((job.sent * 100) / job.total)} % (${job.sent}/${job.total} B)` : job.phase;
+	const version = job.package?.version ? ` ${job.package.version}` : "";
+	return `${job.mode}${version} · ${what}${job.final && job.message ? ` — ${job.message}` : ""}`;
 }
 
 function renderClients() {
@@ -336,9 +389,13 @@ function renderClients() {
 				["lifetime", `${c.lifetime} s · LwM2M ${c.lwM2mVersion} · ${c.bindingMode}`],
 				["expires", dayTime(Date.parse(c.expiresAt))],
 			];
+			const f = firmwareOf(c.endpoint);
+			kv.push(["firmware", f.version === undefined ? "—" : String(f.version)]);
+			if (f.job) kv.push(["update", updateText(f.job)]);
 			div.innerHTML = `<b></b><div class="kv"></div>`;
+			div.dataset.endpoint = c.endpoint;
 			div.querySelector("b").textContent = c.endpoint;
-			div.querySelector(".kv").append(...kv.flatMap(([k, v]) => [Object.assign(document.createElement("span"), { textContent: k }), Object.assign(document.createElement("span"), { textContent: v })]));
+			div.querySelector(".kv").append(...kv.flatMap(([k, v]) => [Object.assign(document.createElement("span"), { textContent: k }), Object.assign(document.createElement("span"), { textContent: v, className: k === "firmware" ? "fw-version" : k === "update" ? `fw-update ${f.job.final ? (f.job.success ? "ok" : "err") : "busy"}` : "" })]));
 			return div;
 		}),
 	);

@@ -26,20 +26,40 @@ function into(result, bytes) {
 	return result;
 }
 
+// Like the chip's C digest state, what has been written does not stay in the XS heap: past
+// 4 KB it goes to the host's running hash (a firmware package is hashed as it streams in).
+const DIGEST_FLUSH = 4096;
+
 export class Digest {
-	#type; #parts = [];
+	#type; #parts = []; #pending = 0; #id = 0;
 	constructor(type) {
 		if (!DIGESTS[type]) throw new Error(`unsupported digest: ${type}`);
 		this.#type = type;
 	}
 	get blockSize() { return DIGESTS[this.#type][0]; }
 	get outputSize() { return DIGESTS[this.#type][1]; }
-	write(data) { this.#parts.push(bytesOf(data).slice()); }
+	write(data) {
+		const bytes = bytesOf(data);
+		this.#parts.push(bytes.slice());
+		this.#pending += bytes.length;
+		if (this.#pending >= DIGEST_FLUSH) {
+			this.#id = call({ op: "crypt.digestUpdate", type: this.#type, id: this.#id }, concat(this.#parts)).header.id;
+			this.#parts.length = 0;
+			this.#pending = 0;
+		}
+	}
 	update(data) { this.write(data); }
-	reset() { this.#parts.length = 0; }
-	close() {
-		const reply = call({ op: "crypt.digest", type: this.#type }, concat(this.#parts));
+	reset() {
 		this.#parts.length = 0;
+		this.#pending = 0;
+		if (this.#id) call({ op: "crypt.digestDrop", id: this.#id });
+		this.#id = 0;
+	}
+	close() {
+		const reply = call({ op: "crypt.digest", type: this.#type, id: this.#id }, concat(this.#parts));
+		this.#parts.length = 0;
+		this.#pending = 0;
+		this.#id = 0;
 		return reply.payload.slice().buffer;
 	}
 	process(...items) {
