@@ -207,3 +207,21 @@ test("pull over coaps:// with the LwM2M server's PSK, driven through the local s
 	t.is(await read("/5/0/5"), 1);
 	t.is(await read("/5/0/3"), 0);
 });
+
+test("the local server's pull job (server.updateFirmware, mode pull) ends on what the rebooted device says: State 0 (Idle), Result 1", async (t) => {
+	const { v101 } = await built();
+	const { sim, state, drive } = await lwm2mSimulation(t, { seed: 21, latencyMs: 2 });
+	const registered = [];
+	state.server.on("registered", (e) => registered.push(e));
+	const events = [];
+	state.server.on("firmware", (e) => events.push(e));
+	await sim.addDevice({ config: { serverUri: "coap://127.0.0.1:5683", ssid: "host-sim", endpoint: "fota-job", lifetime: 600 } });
+	for (let i = 0; i < 120 && !registered.length; i++) await sim.run(500);
+	t.is(registered.length, 1, "registered");
+	const { done } = state.server.updateFirmware("fota-job", v101, { mode: "pull" });
+	const final = await drive(done, { step: 100, maxMs: 900_000 });
+	t.like(final, { phase: "done", success: true, mode: "pull", state: 0, stateText: "Idle", result: 1, firmwareVersion: "1.0.1" });
+	t.is(final.message, "Update Result 1 (firmware updated successfully), State 0 (Idle), firmware version 1.0.1");
+	t.deepEqual([...new Set(events.map((e) => e.phase))], ["started", "downloading", "downloaded", "updating", "rebooted", "done"]);
+	t.is(registered.length, 2, "registered again with the new image");
+});

@@ -80,6 +80,7 @@ export function parsePackage(bytes) {
 const DEFAULT_STEP_TIMEOUT_S = 60; // no answer, no block asked for, no state change: given up
 const DEFAULT_UPDATE_TIMEOUT_S = 900; // Execute Update to the outcome (reboot, confirm or roll back: firmwareConfirmTimeout 600 s)
 const KEEP_JOBS = 20;
+const STATE_SETTLE_MS = 5_000; // a Result 1 heard with State still Updating: how long its State notification may take
 
 /** The packages the server serves over CoAP (GET /fw/<name>, Block2 by npm coap). */
 export class PackageStore {
@@ -292,6 +293,17 @@ class FirmwareJob {
 		this.fresh = { state: true, result: true };
 	}
 
+	/** After the outcome, State still 3 (Updating): Read it; still 3, wait a little for its notification and Read again. */
+	async #settleState() {
+		for (let attempt = 0; attempt < 2 && this.state === 3; attempt++) {
+			if (attempt) await this.#until(() => (this.state !== 3 ? true : undefined), STATE_SETTLE_MS, "State after the Update Result").catch((e) => {
+				if (e instanceof Cancelled) throw e;
+			});
+			const state = await this.#read("/5/0/3").catch(() => undefined);
+			if (typeof state === "number") this.state = state;
+		}
+	}
+
 	/** @param quiet true when the server stops: nothing more is sent to the client */
 	cancel(quiet = false) {
 		if (this.done || this.cancelled) return false;
@@ -426,6 +438,11 @@ class FirmwareJob {
 				this.#emit("rebooted", { message: `registered again${this.firmwareVersion !== undefined ? `, firmware version ${this.firmwareVersion}` : ""}; State ${this.state}, Update Result ${this.result}` });
 			}
 			if (handled === 0) return this.#finish(false, `Update failed without a reboot: Update Result ${this.result} (${RESULTS[this.result] ?? "?"}), State ${this.state} (${STATES[this.state] ?? "?"})`);
+			// State and Update Result are two resources: the rebooted client can answer the
+			// Observe of /5/0/3 while still Updating (a new image on trial, not yet confirmed)
+			// and that of /5/0/5 just after confirming itself (Result 1, State back to Idle),
+			// its State notification following later. Report the State it is at now.
+			if (this.state === 3) await this.#settleState();
 			if (this.result === 1) this.firmwareVersion = (await this.#read("/3/0/3").catch(() => undefined)) ?? this.firmwareVersion;
 			return this.#finish(this.result === 1, `Update Result ${this.result} (${RESULTS[this.result] ?? "?"}), State ${this.state} (${STATES[this.state] ?? "?"})${this.firmwareVersion !== undefined ? `, firmware version ${this.firmwareVersion}` : ""}`);
 		} finally {

@@ -191,6 +191,80 @@ function median(values) {
 	await sim.close();
 }
 
+// ---- firmware update (object 5): the thermostat firmware updated to a built 1.0.1 package by
+// the local LwM2M server's job (server.updateFirmware, as `npm run lwm2m -- update` does), push
+// then pull, over a loss-free simulated link with 2 ms latency each way
+{
+	const { Lwm2mServer } = await import("../../host-sim/lwm2m-server/index.js");
+	const { buildPackage } = await import("../../host-sim/fota/image.js");
+	const { default: packet } = await import("coap-packet");
+	const pkg = await buildPackage({ version: "1.0.1" });
+	const blocks = Math.ceil(pkg.length / 1024);
+	record("fota_package_bytes", pkg.length, `the host-sim LTFW package of device/main.ts as 1.0.1 (160-byte header + app image), ${blocks} blocks of 1 KB`);
+	const heapPeaks = {};
+	for (const mode of ["push", "pull"]) {
+		const sim = new Simulation({ seed: 21, latencyMs: 2 });
+		// the server's socket, counted: every datagram between it and the device, both ways
+		const socket = sim.network.createSocket();
+		const wire = [];
+		const send = socket.send.bind(socket);
+		socket.send = (msg, ...args) => {
+			const split = typeof args[2] === "number" || (args.length >= 4 && typeof args[1] === "number" && typeof args[3] === "string");
+			wire.push({ at: sim.clock.now(), out: true, data: Buffer.from(split ? msg.subarray(args[0], args[0] + args[1]) : msg) });
+			return send(msg, ...args);
+		};
+		socket.on("message", (msg) => wire.push({ at: sim.clock.now(), out: false, data: Buffer.from(msg) }));
+		const server = new Lwm2mServer({ coapPort: 5683, httpPort: null, socket, clock: sim.clock, requestTimeout: 30 });
+		await server.start();
+		const registered = [];
+		server.on("registered", (r) => registered.push(sim.clock.now()));
+		const dev = await sim.addDevice({ config: { serverUri: "coap://127.0.0.1:5683", ssid: "host-sim", endpoint: "bench-fota", lifetime: 600 } });
+		for (let i = 0; i < 240 && !registered.length; i++) await sim.run(250);
+		if (!registered.length) throw new Error("bench: the thermostat did not register");
+		await sim.run(5_000);
+		const idle = await dev.heap();
+		let updating, final, sent = 0, peak = { bytes: 0 };
+		server.on("firmware", (e) => {
+			sent = e.sent;
+			if (e.phase === "updating" && updating === undefined) updating = sim.clock.now();
+		});
+		const { done } = server.updateFirmware("bench-fota", pkg, { mode });
+		done.then((j) => (final = j), (e) => (final = { message: e.message }));
+		// the XS heap above idle, after a GC, at each tenth of the download
+		for (let next = 0.1, t0 = sim.now; !final && sim.now - t0 < 1_800_000; ) {
+			await sim.run(50);
+			if (updating === undefined && sent >= next * pkg.length && sent < pkg.length) {
+				next += 0.1;
+				const h = await dev.heap();
+				const bytes = (h.slots - idle.slots) * 16 + (h.chunkBytes - idle.chunkBytes);
+				if (bytes > peak.bytes) peak = { bytes, slots: h.slots - idle.slots, chunkBytes: h.chunkBytes - idle.chunkBytes, at: Math.round((sent * 100) / pkg.length) };
+			}
+		}
+		if (!final?.success || final.firmwareVersion !== "1.0.1") throw new Error(`bench: the ${mode} did not end with 1.0.1 running: ${final?.message}`);
+		// from the first block (push: the server's first Block1 PUT; pull: the device's first GET of /fw/...) to the Register of the new image
+		const isBlock = (w) => {
+			try {
+				const p = packet.parse(w.data);
+				const first = p.options.find((o) => o.name === "Uri-Path")?.value.toString();
+				return mode === "push" ? w.out && p.code === "0.03" && first === "5" : !w.out && p.code === "0.01" && first === "fw";
+			} catch {
+				return false;
+			}
+		};
+		const start = wire.find(isBlock).at;
+		const end = registered.find((at) => at > updating);
+		const bytes = wire.filter((w) => w.at >= start && w.at <= end).reduce((n, w) => n + w.data.length, 0);
+		record(`fota_${mode}_seconds_300k`, Math.round((end - start) / 100) / 10, `simulated seconds of a ${mode} of the ${pkg.length}-byte package by the local server's job, from the first block to the new image's Register (download, Execute Update, reboot); final: "${final.message}"`);
+		record(`fota_${mode === "push" ? "" : "pull_"}bytes_on_wire_300k`, bytes, `UDP payload bytes both ways between the server's socket and the device in that span (${mode}; the package is ${pkg.length})`);
+		heapPeaks[mode] = peak;
+		await server.stop();
+		await sim.close();
+	}
+	const worst = heapPeaks.push.bytes >= heapPeaks.pull.bytes ? "push" : "pull";
+	const describe = (m) => `${m} ${heapPeaks[m].slots} slots + ${heapPeaks[m].chunkBytes} chunk bytes (at ${heapPeaks[m].at} %)`;
+	record("fota_ram_peak_bytes", heapPeaks[worst].bytes, `most XS heap above idle during a download, slots x 16 (the ESP32's slot size) + chunk bytes, after GC, sampled at every tenth: ${describe("push")}, ${describe("pull")}`);
+}
+
 // ---- the real toolchain (MODDABLE set): mcconfig for esp32/nodemcu up to xsl's link of the preloaded program
 if (process.env.MODDABLE) {
 	const os = await import("node:os");
