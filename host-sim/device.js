@@ -146,7 +146,7 @@ export class SimDevice extends EventEmitter {
 		this.workerStderr = () => stderr;
 		await this.worker.evaluate(hostCode);
 		await this.#command({
-			op: "boot", engine: this.engine, now: Math.floor(this.now), seed: this.bootSeeds.nextUint32(), board: this.board, config, saved: this.saved,
+			op: "boot", now: Math.floor(this.now), seed: this.bootSeeds.nextUint32(), board: this.board, config, saved: this.saved,
 		});
 		await this.#command({ op: "preference.load", store: this.preferences.store });
 		if (this.networkAvailable === false) await this.#command({ op: "wifi.available", available: false });
@@ -496,6 +496,8 @@ export class SimDevice extends EventEmitter {
 		}
 		this.stats.commands++;
 		this.meter = result.meterUsage;
+		// the moddable engine's host reports the chunk heap in use with every reply: live figures
+		if (this.meter.chunkBytes !== undefined) this.lastChunkBytes = this.meter.chunkBytes;
 		if (header.op === "gc") this.liveSlots = this.meter.currentHeapCount;
 		// a firmware that reads its memory gets live figures: a collection soon after it asked
 		else if (this.instrumentationRead && this.stats.commands % 64 === 0 && !quiet) {

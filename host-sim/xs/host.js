@@ -41,7 +41,8 @@ function SimDate(...args) {
 	return Reflect.construct(NativeDate, args.length ? args : [host.now + host.rtcOffset], new.target);
 }
 SimDate.prototype = NativeDate.prototype;
-Object.defineProperty(NativeDate.prototype, "constructor", { value: SimDate, writable: true, configurable: true });
+// (not where xsl froze the built-ins: host-sim/engine/'s program, where it stays Date)
+if (!Object.isFrozen(NativeDate.prototype)) Object.defineProperty(NativeDate.prototype, "constructor", { value: SimDate, writable: true, configurable: true });
 SimDate.now = () => Math.floor(host.now + host.rtcOffset);
 SimDate.UTC = NativeDate.UTC;
 SimDate.parse = NativeDate.parse;
@@ -100,11 +101,10 @@ function freezeBuiltins() {
 	const freeze = (value) => {
 		if ((typeof value !== "object" && typeof value !== "function") || value === null || seen.has(value)) return;
 		seen.add(value);
-		// on the Moddable SDK's XS (host-sim/engine/, boot says engine "moddable") the built-ins
-		// live in the program's read-only archive, and Object.freeze of an array there (Array.prototype)
-		// writes in place and faults (SIGSEGV in fxArrayDefineOwnProperty, XS 17 of SDK 8.2.3)
-		if (Array.isArray(value) && host.engine === "moddable") return;
-		Object.freeze(value);
+		// on the Moddable SDK's XS (host-sim/engine/) xsl froze the built-ins already, in the
+		// program's archive; Object.freeze of an array there again writes in place and faults
+		// (SIGSEGV in fxArrayDefineOwnProperty, XS of SDK 8.2.3)
+		if (!Object.isFrozen(value)) Object.freeze(value);
 		for (const key of Reflect.ownKeys(value)) {
 			const d = Object.getOwnPropertyDescriptor(value, key);
 			if (d && "value" in d) freeze(d.value);
@@ -122,7 +122,6 @@ host.handlers.set("boot", (h) => {
 	host.now = h.now;
 	host.bootAt = h.now;
 	host.rtcOffset = h.rtcOffset ?? 0;
-	host.engine = h.engine;
 	random.seed(h.seed);
 	host.config = h.board;
 	board.setup(h.board, random, h.saved);
@@ -131,7 +130,9 @@ host.handlers.set("boot", (h) => {
 	globalThis.device = modules["embedded:provider/builtin"];
 	globalThis.trace = trace;
 	globalThis.Date = SimDate;
-	Math.random = () => random.next();
+	// host-sim/engine/'s program: xsl froze Math; its random() is C's rand(), which main.c seeds
+	if (Object.isFrozen(Math) && globalThis.seedRandom) globalThis.seedRandom(h.seed);
+	else Math.random = () => random.next();
 	installExtensions();
 	// the ESP32 has no wall-clock performance timer for apps; only the host keeps one
 	delete globalThis.performance;

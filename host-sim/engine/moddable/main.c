@@ -115,6 +115,12 @@ static void xs_issueCommand(xsMachine* the)
 	free(buf);
 }
 
+/* Math.random is rand() (xsMath.c): host-sim seeds it at each boot, for repeatable runs */
+static void xs_seedRandom(xsMachine* the)
+{
+	srand((unsigned)xsToInteger(xsArg(0)));
+}
+
 static void xs_gc(xsMachine* the)
 {
 	xsCollectGarbage();
@@ -186,6 +192,8 @@ int main(int argc, char* argv[])
 		xsVars(1);
 		xsResult = xsNewHostFunction(xs_issueCommand, 1);
 		xsDefine(xsGlobal, xsID("issueCommand"), xsResult, xsDontEnum);
+		xsResult = xsNewHostFunction(xs_seedRandom, 1);
+		xsDefine(xsGlobal, xsID("seedRandom"), xsResult, xsDontEnum);
 		xsResult = xsNewHostFunction(xs_gc, 0);
 		xsDefine(xsGlobal, xsID("gc"), xsResult, xsDontEnum);
 		xsVar(0) = xsNewObject();
