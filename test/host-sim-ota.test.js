@@ -5,6 +5,7 @@
 // uses the modules directly on commands sent over the simulated network.
 import test from "ava";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -20,7 +21,7 @@ let imageOnce;
 /** the fixture built as version 1.0.1, by the build:image command line */
 async function packageOfFixture(t) {
 	imageOnce ??= (async () => {
-		const out = path.join(fs.mkdtempSync(path.join(root, ".host-sim", "ota-test-")), "probe.ltfw");
+		const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "ota-test-")), "probe.ltfw");
 		const { stdout } = await run(process.execPath, [path.join(root, "host-sim", "fota", "image.js"), "--version", "1.0.1", "--entry", fixture("ota-probe.ts"), "--out", out]);
 		const bytes = fs.readFileSync(out);
 		fs.rmSync(path.dirname(out), { recursive: true, force: true });

@@ -7,15 +7,13 @@
 // The peers run in wall time: every wait is on a line or an event, with bounds of seconds
 // that hold on a loaded machine; nothing here measures speed.
 import test from "ava";
-import fs from "node:fs";
 import path from "node:path";
 import dgram from "node:dgram";
-import { spawn } from "node:child_process";
-import { decode as cborDecode } from "cbor-x";
 import { Simulation } from "../host-sim/index.js";
 import { Lwm2mServer } from "../host-sim/lwm2m-server/index.js";
 import { DtlsServer } from "../host-sim/dtls/index.js";
 import { freePort } from "./helpers/ports.js";
+import { peerProcess, lwm2mserverCborAnswer } from "./helpers/peer-process.js";
 
 const BIN = process.env.WAKAAMA_BIN;
 const POWER_FAIL_PIN = 35;
@@ -30,55 +28,8 @@ if (!BIN && process.env.CI === "true") {
 	test.skip("Wakaama interop: WAKAAMA_BIN is not set (WAKAAMA_BIN=$(bash .ci/wakaama.sh) builds Wakaama's peers)", () => {});
 }
 
-/** A peer process started by PID and killed by PID at teardown; its output as lines to wait on. */
-function peer(t, name, args) {
-	const file = path.join(BIN, name);
-	if (!fs.existsSync(file)) throw new Error(`${file} not found: run .ci/wakaama.sh`);
-	const child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"] });
-	t.teardown(() => {
-		if (child.exitCode === null && child.signalCode === null) process.kill(child.pid, "SIGKILL");
-	});
-	const p = { child, out: [], err: "", waiters: [] };
-	let partial = "";
-	const check = () => {
-		p.waiters = p.waiters.filter((w) => {
-			const at = p.out.findIndex((l, i) => i >= w.from && w.predicate(l));
-			if (at < 0) return true;
-			w.resolve({ line: p.out[at], index: at });
-			return false;
-		});
-	};
-	child.stdout.on("data", (d) => {
-		partial += d;
-		const lines = partial.split(/\r?\n/);
-		partial = lines.pop();
-		for (const l of lines) p.out.push(l.replace(/^(> )+/, ""));
-		check();
-	});
-	child.stderr.on("data", (d) => {
-		p.err += d;
-		if (p.err.length > 2_000_000) p.err = p.err.slice(-1_000_000);
-	});
-	/** The first line from index `from` on that matches; rejects after WAIT_MS of wall time. */
-	p.waitLine = (match, { from = 0, ms = WAIT_MS } = {}) => {
-		const predicate = typeof match === "string" ? (l) => l.includes(match) : (l) => match.test(l);
-		return new Promise((resolve, reject) => {
-			const w = { predicate, from, resolve: (r) => (clearTimeout(w.timer), resolve(r)) };
-			w.timer = setTimeout(() => {
-				p.waiters = p.waiters.filter((x) => x !== w);
-				reject(new Error(`${name}: no line ${match} within ${ms / 1000} s; its output:\n${p.out.slice(-60).join("\n")}`));
-			}, ms);
-			p.waiters.push(w);
-			check();
-		});
-	};
-	p.send = (command) => child.stdin.write(command + "\n");
-	child.on("exit", (code, signal) => {
-		for (const w of p.waiters) w.resolve({ line: undefined, index: -1, exited: code ?? signal });
-		p.waiters = [];
-	});
-	return p;
-}
+/** One of Wakaama's peers, by its name under WAKAAMA_BIN. */
+const peer = (t, name, args) => peerProcess(t, path.join(BIN, name), args, { waitMs: WAIT_MS });
 
 /** Resolves with the first event of `emitter` that `predicate` takes, within WAIT_MS. */
 function nextEvent(emitter, name, predicate = () => true, ms = WAIT_MS) {
@@ -105,20 +56,11 @@ function traceLine(dev, re, n = 0, ms = WAIT_MS) {
 	return nextEvent(dev, "log", (l) => l?.source === "device" && re.test(l.text) && count++ === n, ms).then((l) => l.text);
 }
 
-/**
- * The SenML CBOR payload lwm2mserver dumped on stderr for the response it printed last:
- * its example build prints "Unsupported." for SenML CBOR on stdout, but dumps every datagram.
- */
+/** The SenML CBOR answer lwm2mserver dumped last (it prints "Unsupported." for it on stdout). */
 function lastCborAnswer(server, token) {
-	const dumps = server.err.split(/\n(?=\d+ bytes received from)/).filter((d) => /^\d+ bytes received from/.test(d));
-	for (let i = dumps.length - 1; i >= 0; i--) {
-		const hex = [...dumps[i].matchAll(/^((?:[0-9A-F]{2}[ ]{1,2}){1,16})/gm)].map((m) => m[1].replace(/\s+/g, "")).join("");
-		const bytes = Buffer.from(hex, "hex");
-		if (token && !bytes.subarray(4, 4 + (bytes[0] & 15)).equals(token)) continue;
-		const marker = bytes.indexOf(0xff, 4 + (bytes[0] & 15));
-		if (marker > 0) return cborDecode(bytes.subarray(marker + 1));
-	}
-	throw new Error(`no SenML CBOR answer in lwm2mserver's dump:\n${server.err.slice(-3000)}`);
+	const answer = lwm2mserverCborAnswer(server, { token });
+	if (answer === undefined) throw new Error(`no SenML CBOR answer in lwm2mserver's dump:\n${server.err.slice(-3000)}`);
+	return answer;
 }
 
 run("the firmware against Wakaama's lwm2mserver: register, read, write, discover, observe, cancel, reboot, de-register", async (t) => {
@@ -138,7 +80,7 @@ run("the firmware against Wakaama's lwm2mserver: register, read, write, discover
 	const registered = await server.waitLine(/^New client #(\d+) registered\./);
 	const id = /#(\d+)/.exec(registered.line)[1];
 	const objects = await server.waitLine(/^\s*objects: /, { from: registered.index });
-	t.regex(objects.line, /\/1 \(1\.1\), \/1\/0, \/3 \(1\.1\), \/3\/0, \/4 \(1\.2\), \/4\/0, \/3303 \(1\.1\), \/3303\/0/);
+	t.regex(objects.line, /\/1 \(1\.1\), \/1\/0, \/3 \(1\.1\), \/3\/0, \/4 \(1\.2\), \/4\/0, \/5 \(1\.2\), \/5\/0, \/3303 \(1\.1\), \/3303\/0/);
 	t.regex(objects.line, /\/32700\/0/);
 	t.regex((await server.waitLine(/^\s*version: /, { from: registered.index })).line, /"1\.1"/);
 	await traceLine(dev, /^lwm2m: registered: as \/rd\/\d+/);

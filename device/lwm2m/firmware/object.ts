@@ -17,8 +17,8 @@ import { LwError } from "../content";
 import { Op, type Instance, type ObjectDef } from "../model";
 import type { Lwm2mClient } from "../client";
 import { State as RegistrationState } from "../registration";
-import { PackageReader } from "./package";
-import { PackageDownload, parsePackageUri, type DownloadSink } from "./pull";
+import { HEADER_LENGTH, PackageReader } from "./package";
+import { PackageDownload, parsePackageUri, type DownloadResume, type DownloadSink, type PackageUri } from "./pull";
 
 const S = DataType.String, I = DataType.Integer, O = DataType.Opaque, X = DataType.None;
 
@@ -62,6 +62,8 @@ export const FwResult = {
 /** An open update slot (embedded:update's Updater in mode "a"). */
 export interface Slot {
 	write(bytes: Uint8Array): void;
+	/** read bytes the slot holds (from before a reboot), before write() reaches them again */
+	read?(into: Uint8Array, offset: number): void;
 	/** verify the image and make it the next boot's; throws when it is not a valid image */
 	complete(): void;
 	/** drop the partial image */
@@ -103,6 +105,13 @@ export interface FirmwareOptions {
 const DOMAIN = "fwupdate";
 const PACKAGE_PATH = "5/0/0";
 const DEFAULT_PUSH_IDLE = 247_000; // EXCHANGE_LIFETIME
+// a pull's progress kept in preference (NVS) to resume it after a reboot: its URI, the
+// package bytes in the slot (every CHECKPOINT bytes, not every block: NVS wear), the
+// package header, the server's ETag and Size2
+const CHECKPOINT = 16_384;
+const SECTOR = 4096; // read back and written again a sector at a time, SECTORS_PER_TICK a tick
+const SECTORS_PER_TICK = 4;
+const RESUME_KEYS = ["dlUri", "dlAt", "dlHead", "dlTag", "dlSize"];
 
 export class FirmwareUpdate implements Block1Sink {
 	readonly instance: Instance;
@@ -138,7 +147,16 @@ export class FirmwareUpdate implements Block1Sink {
 			this.#download = undefined;
 			this.#fail(result, why);
 		},
+		restarted: () => this.#pullRestart(),
 	};
+	/** package bytes of the pull recorded in preference (dlAt); -1: nothing recorded */
+	#checkpoint = -1;
+	#resumeWhenRegistered = false;
+	#readBack: Timer | undefined = undefined;
+	#readAt = 0;
+	#readEnd = 0;
+	#readBuffer: Uint8Array | undefined = undefined;
+	#resumeFrom: DownloadResume | undefined = undefined;
 	/** payload bytes written into the slot by the download under way */
 	written = 0;
 
@@ -215,7 +233,7 @@ export class FirmwareUpdate implements Block1Sink {
 			};
 			return;
 		}
-		if (!pending) return;
+		if (!pending) return this.#resumeAfterBoot();
 		// an update was installed before the last reboot: which image runs now?
 		const from = stringPref("slot");
 		if (ota.runningSlot() !== from) {
@@ -362,6 +380,7 @@ export class FirmwareUpdate implements Block1Sink {
 
 	/** Close the slot (the partial or unused image is dropped) and forget the reader. */
 	#drop() {
+		this.#forgetPull();
 		this.#reader = undefined;
 		const download = this.#download;
 		this.#download = undefined;
@@ -396,22 +415,176 @@ export class FirmwareUpdate implements Block1Sink {
 		this.#setResult(FwResult.Initial);
 		const parsed = parsePackageUri(uri);
 		if ("result" in parsed) return this.#fail(parsed.result, parsed.why);
-		const s = this.#client.settings;
-		let psk: { identity: string; key: Uint8Array } | undefined;
-		if (parsed.secure) {
-			if (!s.pskIdentity || !/^([0-9a-fA-F]{2}){1,64}$/.test(s.pskKey)) return this.#fail(FwResult.UnsupportedProtocol, "coaps:// needs the server's PSK, and this device has none (security mode NoSec)");
-			psk = { identity: s.pskIdentity, key: hexBytes(s.pskKey) };
-		}
+		const psk = this.#psk(parsed);
+		if (typeof psk === "string") return this.#fail(FwResult.UnsupportedProtocol, psk);
 		this.#log(`firmware: pull from ${uri}`);
 		this.#startDownload(this.#installer.capacity());
-		const download = (this.#download = new PackageDownload(parsed, this.#pullSink, { psk, log: this.#log, retries: this.#pullRetries, retryDelay: this.#pullRetryDelay }));
+		this.#recordPull(uri);
+		this.#pullFrom(parsed, psk, undefined);
+	}
+
+	#psk(parsed: PackageUri): { identity: string; key: Uint8Array } | undefined | string {
+		if (!parsed.secure) return undefined;
+		const s = this.#client.settings;
+		if (!s.pskIdentity || !/^([0-9a-fA-F]{2}){1,64}$/.test(s.pskKey)) return "coaps:// needs the server's PSK, and this device has none (security mode NoSec)";
+		return { identity: s.pskIdentity, key: hexBytes(s.pskKey) };
+	}
+
+	#pullFrom(parsed: PackageUri, psk: { identity: string; key: Uint8Array } | undefined, resume: DownloadResume | undefined) {
+		const download = (this.#download = new PackageDownload(parsed, this.#pullSink, { psk, log: this.#log, retries: this.#pullRetries, retryDelay: this.#pullRetryDelay, resume }));
 		download.start();
+	}
+
+	/** The pull of the Package URI now in /5/0/1, from byte 0 or (resume) where it was. */
+	#pullFromUri(resume: DownloadResume | undefined) {
+		const parsed = parsePackageUri(this.#uri);
+		if ("result" in parsed) return this.#fail(parsed.result, parsed.why);
+		const psk = this.#psk(parsed);
+		if (typeof psk === "string") return this.#fail(FwResult.UnsupportedProtocol, psk);
+		this.#pullFrom(parsed, psk, resume);
+	}
+
+	// ---------------------------------------------------------------- a pull across a reboot
+	#recordPull(uri: string) {
+		try {
+			Preference.set(DOMAIN, "dlUri", uri);
+			this.#checkpoint = 0;
+		} catch (e) {
+			this.#log(`firmware: the Package URI could not be recorded (${(e as Error).message}): a reboot ends the download`);
+		}
+	}
+
+	/** dlAt := `received` package bytes in the slot (and, the first time, what checks the rest) */
+	#saveCheckpoint(received: number) {
+		const reader = this.#reader;
+		if (this.#checkpoint < 0 || received === this.#checkpoint || !reader || !reader.headerRead) return;
+		const download = this.#download;
+		try {
+			if (this.#checkpoint === 0) {
+				Preference.set(DOMAIN, "dlHead", reader.header.slice().buffer);
+				const etag = download?.etag;
+				if (etag) Preference.set(DOMAIN, "dlTag", etag.slice().buffer);
+				Preference.set(DOMAIN, "dlSize", download ? download.size : -1);
+			}
+			Preference.set(DOMAIN, "dlAt", received);
+			this.#checkpoint = received;
+		} catch (e) {
+			this.#log(`firmware: the download's progress could not be recorded (${(e as Error).message})`);
+		}
+	}
+
+	/** Nothing of a pull is kept for after a reboot. */
+	#forgetPull() {
+		this.#resumeWhenRegistered = false;
+		this.#stopReadBack();
+		if (this.#checkpoint < 0) return;
+		this.#checkpoint = -1;
+		for (const key of RESUME_KEYS) Preference.delete(DOMAIN, key);
+	}
+
+	#stopReadBack() {
+		if (this.#readBack) Timer.clear(this.#readBack);
+		this.#readBack = undefined;
+		this.#readBuffer = undefined;
+		this.#resumeFrom = undefined;
+	}
+
+	/** The pull starts over from byte 0 (its URI stays recorded): a new slot, a new reader. */
+	#pullRestart() {
+		this.#stopReadBack();
+		const slot = this.#slot;
+		this.#slot = undefined;
+		if (slot) {
+			try {
+				slot.close();
+			} catch (e) {
+				this.#log(`firmware: closing the update slot: ${(e as Error).message}`);
+			}
+		}
+		if (this.#checkpoint >= 0) {
+			for (let i = 1; i < RESUME_KEYS.length; i++) Preference.delete(DOMAIN, RESUME_KEYS[i]);
+			this.#checkpoint = 0;
+		}
+		this.#startDownload(this.#installer.capacity());
+	}
+
+	#startOver(why: string) {
+		this.#log(`firmware: the download cannot go on from where it was (${why}): starting over from byte 0`);
+		this.#pullRestart();
+		this.#pullFromUri(undefined);
+	}
+
+	/** At boot: a pull a reboot interrupted goes on (State Downloading) once registered. */
+	#resumeAfterBoot() {
+		const uri = stringPref("dlUri");
+		if (!uri) return;
+		this.#checkpoint = 0;
+		this.#uri = uri;
+		this.#state = FwState.Downloading;
+		this.#resumeWhenRegistered = true;
+		this.#log(`firmware: the download of ${uri} was interrupted by a reboot: it goes on once registered`);
+		const registration = this.#client.registration;
+		const previous = registration.onStateChange;
+		registration.onStateChange = (state, why) => {
+			previous(state, why);
+			if (state !== RegistrationState.Registered || !this.#resumeWhenRegistered) return;
+			this.#resumeWhenRegistered = false;
+			this.#resume();
+		};
+	}
+
+	/**
+	 * The package bytes recorded as in the slot are read back a sector at a time and fed
+	 * again through the PackageReader (the SHA-256 state is not kept) into a new Updater:
+	 * sector k is read before its write, inside which the Updater erases it (mode "a").
+	 */
+	#resume() {
+		const at = Preference.get(DOMAIN, "dlAt"), head = Preference.get(DOMAIN, "dlHead");
+		const tag = Preference.get(DOMAIN, "dlTag"), size = Preference.get(DOMAIN, "dlSize");
+		this.#startDownload(this.#installer.capacity());
+		if (typeof at !== "number" || at <= HEADER_LENGTH || !(head instanceof ArrayBuffer) || head.byteLength !== HEADER_LENGTH) return this.#startOver("no progress recorded");
+		const reader = this.#reader!;
+		if (!reader.write(new Uint8Array(head))) return this.#startOver(reader.problem);
+		const slot = this.#slot;
+		if (!slot || !slot.read) return this.#startOver("the update slot cannot be read");
+		if (at - HEADER_LENGTH > reader.payloadLength) return this.#startOver(`${at} bytes recorded, the package has ${HEADER_LENGTH + reader.payloadLength}`);
+		this.#resumeFrom = { received: at, etag: tag instanceof ArrayBuffer ? new Uint8Array(tag) : undefined, size: typeof size === "number" ? size : -1 };
+		this.#readAt = 0;
+		this.#readEnd = at - HEADER_LENGTH;
+		this.#readBuffer = new Uint8Array(SECTOR);
+		this.#log(`firmware: resuming the download at byte ${at}: reading back the ${this.#readEnd} payload bytes in the update slot`);
+		this.#readBack = Timer.repeat(() => this.#readBackStep(), 1);
+	}
+
+	#readBackStep() {
+		const reader = this.#reader, slot = this.#slot, buffer = this.#readBuffer, resume = this.#resumeFrom;
+		if (!reader || !slot || !slot.read || !buffer || !resume) return this.#stopReadBack();
+		for (let i = 0; i < SECTORS_PER_TICK && this.#readAt < this.#readEnd; i++) {
+			const n = Math.min(SECTOR, this.#readEnd - this.#readAt);
+			const chunk = n === SECTOR ? buffer : buffer.subarray(0, n);
+			try {
+				slot.read(chunk, this.#readAt);
+			} catch (e) {
+				return this.#startOver(`reading the update slot failed: ${(e as Error).message}`);
+			}
+			if (!reader.write(chunk)) return this.#startOver(reader.problem);
+			this.#readAt += n;
+		}
+		if (this.#readAt < this.#readEnd) return;
+		this.#stopReadBack();
+		this.#log(`firmware: ${this.#readEnd} payload bytes read back and hashed again; the download goes on at byte ${resume.received}`);
+		if (reader.written === reader.payloadLength) return this.#pullDone();
+		this.#pullFromUri(resume);
 	}
 
 	#pullData(bytes: Uint8Array): boolean {
 		const reader = this.#reader;
 		if (!reader) return false;
-		if (reader.write(bytes)) return true;
+		if (reader.write(bytes)) {
+			const download = this.#download;
+			if (download && this.#checkpoint >= 0 && download.received - this.#checkpoint >= CHECKPOINT) this.#saveCheckpoint(download.received);
+			return true;
+		}
 		this.#download = undefined;
 		this.#packageFailed(reader);
 		return false;
@@ -423,6 +596,7 @@ export class FirmwareUpdate implements Block1Sink {
 		const reader = this.#reader;
 		if (!reader) return;
 		if (!reader.finish()) return void this.#packageFailed(reader);
+		this.#saveCheckpoint(HEADER_LENGTH + reader.payloadLength); // a reboot now reads it all back: Downloaded again
 		if (download) this.#log(`firmware: pulled ${download.received} bytes in ${download.blocks} blocks (${download.retried} exchanges tried again)`);
 		this.#downloaded(reader);
 	}
@@ -439,10 +613,16 @@ export class FirmwareUpdate implements Block1Sink {
 	#install() {
 		const slot = this.#slot;
 		if (!slot) return this.#fail(FwResult.UpdateFailed, "the downloaded image is gone");
+		this.#forgetPull(); // the image that boots next must not read this slot back
+		// recorded before complete(): a power cut inside it (otadata half written) boots the
+		// old image, which then reports Result 8 for the update it was installing, not 0
+		Preference.set(DOMAIN, "pending", this.#pkgVersion || "?");
+		Preference.set(DOMAIN, "slot", this.#ota ? this.#ota.runningSlot() : "");
 		try {
 			slot.complete();
 		} catch (e) {
 			this.#slot = undefined;
+			Preference.delete(DOMAIN, "pending");
 			try { slot.close(); } catch { /* already finished */ }
 			this.#log(`firmware: installing ${this.#pkgVersion} failed: ${(e as Error).message}`);
 			this.#setState(FwState.Idle);
@@ -450,8 +630,6 @@ export class FirmwareUpdate implements Block1Sink {
 			return;
 		}
 		this.#slot = undefined;
-		Preference.set(DOMAIN, "pending", this.#pkgVersion || "?");
-		Preference.set(DOMAIN, "slot", this.#ota ? this.#ota.runningSlot() : "");
 		Preference.set(DOMAIN, "name", this.#pkgName);
 		Preference.set(DOMAIN, "version", this.#pkgVersion);
 		this.#log(`firmware: ${this.#pkgVersion} installed: restarting into it`);
