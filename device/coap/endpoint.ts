@@ -106,6 +106,8 @@ export class ClientRequest {
 	block1 = -1;
 	block2 = -1;
 	size1 = -1;
+	/** 0 asks the server for the representation's size (RFC 7959 §4) */
+	size2 = -1;
 	confirmable = true;
 	/** the response; `message` is only valid during the call */
 	onResponse: (message: Message, request: ClientRequest) => void = () => {};
@@ -403,6 +405,7 @@ export class Endpoint {
 		if (request.accept >= 0) e.uint(Option.Accept, request.accept);
 		if (request.block2 >= 0) e.uint(Option.Block2, request.block2);
 		if (request.block1 >= 0) e.uint(Option.Block1, request.block1);
+		if (request.size2 >= 0) e.uint(Option.Size2, request.size2);
 		if (request.size1 >= 0) e.uint(Option.Size1, request.size1);
 		if (request.payload !== undefined) e.payload(request.payload);
 		this.#requests.set(request.tokenKey, request);

@@ -6,7 +6,9 @@ class Flash {
 	eraseBlock(_start: number, _end?: number) {
 		throw new Error("can't find partition");
 	}
-	read(_buffer: number, _offset: number): ArrayBuffer {
+	read(byteLength: number, byteOffset: number): ArrayBuffer;
+	read(buffer: ArrayBufferLike | ArrayBufferView, byteOffset: number): number;
+	read(_buffer: number | ArrayBufferLike | ArrayBufferView, _offset: number): ArrayBuffer | number {
 		throw new Error("can't find partition");
 	}
 	write(_buffer: ArrayBufferLike | ArrayBufferView, _offset: number) {

@@ -353,18 +353,33 @@ class FirmwareJob {
 					return this.#finish(false, reply("Write /5/0/1 (Package URI)", r));
 				}
 			}
-			// Downloaded, or the client gave up (back to Idle with a result)
-			await this.#until(
-				() => {
-					if (this.fresh.state && this.state === 2) return true;
-					if (this.fresh.result && this.result > 1) return false;
-					return undefined;
-				},
-				this.stepTimeoutMs,
-				"waiting for State 2 (Downloaded)",
-			).then((ok) => {
-				if (!ok) throw new Failed(this.#refused());
-			});
+			// a client that reboots meanwhile registers again, which drops its observations:
+			// observe State and Update Result again (a pull goes on after the reboot, State 1)
+			const rewatch = (reg) => {
+				if (reg.endpoint !== this.endpoint) return;
+				this.#watch().then(() => {
+					this.fresh = { state: true, result: true };
+					this.#emit(undefined, { message: `registered again during the download: State ${this.state} (${STATES[this.state] ?? "?"}), Update Result ${this.result}` });
+					this.#wake(true);
+				}, (e) => this.server.log(`firmware update of ${this.endpoint}: after its Register: ${e.message}`));
+			};
+			this.server.on("registered", rewatch);
+			try {
+				// Downloaded, or the client gave up (back to Idle with a result)
+				await this.#until(
+					() => {
+						if (this.fresh.state && this.state === 2) return true;
+						if (this.fresh.result && this.result > 1) return false;
+						return undefined;
+					},
+					this.stepTimeoutMs,
+					"waiting for State 2 (Downloaded)",
+				).then((ok) => {
+					if (!ok) throw new Failed(this.#refused());
+				});
+			} finally {
+				this.server.off("registered", rewatch);
+			}
 			this.#unserve();
 			this.#emit("downloaded", { sent: this.total, message: "State 2 (Downloaded)" });
 			if (!this.execute) return this.#finish(true, "downloaded; Update (/5/0/2) not executed");

@@ -1,6 +1,7 @@
 // A CoAP file server on a simulation's network (npm coap-packet, nothing from device/): GET of
 // a path answered in Block2 blocks of the size the client asks for (at most 16 << maxSzx),
-// with an ETag and Size2 on block 0. `socket` may be given (a DtlsServer's socket: coaps).
+// with an ETag (etag(path, file); by default the same for every file) and Size2 on block 0
+// and when asked. `socket` may be given (a DtlsServer's socket: coaps).
 import packet from "coap-packet";
 
 const num = (buffer) => [...(buffer ?? [])].reduce((a, b) => a * 256 + b, 0);
@@ -16,7 +17,7 @@ const blockValue = (n, more, szx) => uintBytes((n << 4) | (more ? 8 : 0) | szx);
  * @param drop (n) => whether to stay silent on the n-th request (a lost exchange)
  * @returns {{requests: number, blocks: number[]}} what was served
  */
-export function fileServer(sim, { address = "127.0.0.3", port = 5683, socket, files = {}, maxSzx = 6, drop = () => false } = {}) {
+export function fileServer(sim, { address = "127.0.0.3", port = 5683, socket, files = {}, maxSzx = 6, drop = () => false, etag = () => Buffer.from([1, 2, 3, 4]) } = {}) {
 	if (!socket) {
 		socket = sim.network.createSocket();
 		socket.bind(port, address);
@@ -38,7 +39,8 @@ export function fileServer(sim, { address = "127.0.0.3", port = 5683, socket, fi
 		const block = start / size;
 		const more = start + size < file.length;
 		served.blocks.push(block);
-		reply("2.05", [{ name: "ETag", value: Buffer.from([1, 2, 3, 4]) }, { name: "Block2", value: blockValue(block, more, szx) }, ...(block === 0 ? [{ name: "Size2", value: uintBytes(file.length) }] : [])], file.subarray(start, start + size));
+		const size2 = block === 0 || option(p, "Size2") !== undefined; // block 0, or asked (Size2 0 in the request)
+		reply("2.05", [{ name: "ETag", value: etag(path, file) }, { name: "Block2", value: blockValue(block, more, szx) }, ...(size2 ? [{ name: "Size2", value: uintBytes(file.length) }] : [])], file.subarray(start, start + size));
 	});
 	return served;
 }

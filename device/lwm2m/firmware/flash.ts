@@ -3,6 +3,8 @@
 // ("a": ESP-IDF's esp_ota_begin with OTA_WITH_SEQUENTIAL_WRITES, each 4 KB sector erased
 // when first written) and complete() verifies it and makes it the next boot's (esp_ota_end,
 // esp_ota_set_boot_partition); close() before that drops it (esp_ota_abort).
+// Mode "a" erases nothing at open: after a reboot the bytes a download had written are still
+// in the slot, and read() gives them back (each sector read before the write that erases it).
 // host-sim provides the same module names with the same behaviour.
 
 import Flash from "embedded:storage/flash";
@@ -23,6 +25,10 @@ class FlashSlot implements Slot {
 	}
 	write(bytes: Uint8Array) {
 		this.#updater.write(bytes);
+	}
+	/** bytes already in the slot (a download before a reboot): esp_partition_read */
+	read(into: Uint8Array, offset: number) {
+		this.#partition.read(into, offset);
 	}
 	complete() {
 		this.#updater.complete();

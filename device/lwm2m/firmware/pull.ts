@@ -3,6 +3,9 @@
 // socket of its own, each block handed on as it arrives (into the update slot), nothing
 // kept. A lost exchange is tried again from the block it was at (the bytes written stay),
 // a bounded number of times with growing pauses; then the download has failed (result 4).
+// A download resumed after a reboot (options.resume) starts at the block it had reached and
+// checks on the first answer that the server still has the same package (ETag, Size2);
+// otherwise it starts over from block 0 (sink.restarted).
 
 import Timer from "timer";
 import { Alarm } from "../../alarm";
@@ -52,6 +55,18 @@ export interface DownloadSink {
 	done(): void;
 	/** the download cannot go on: the Update Result it is (4, 7) and why */
 	failed(result: number, why: string): void;
+	/** a resumed download starts over from byte 0 (the package changed on the server) */
+	restarted(why: string): void;
+}
+
+/** Where a download interrupted by a reboot goes on, and what the server said then. */
+export interface DownloadResume {
+	/** bytes of the package already in (a multiple of the block size) */
+	received: number;
+	/** the ETag the server gave, if any */
+	etag: Uint8Array | undefined;
+	/** the Size2 it gave, -1 when none */
+	size: number;
 }
 
 export interface DownloadOptions {
@@ -64,6 +79,8 @@ export interface DownloadOptions {
 	retries?: number;
 	retryDelay?: number;
 	ackTimeout?: number;
+	/** go on from there (after a reboot) instead of byte 0 */
+	resume?: DownloadResume;
 }
 
 export class PackageDownload {
@@ -80,6 +97,9 @@ export class PackageDownload {
 	#retryDelay: number;
 	#failures = 0;
 	#etag: Uint8Array | undefined = undefined;
+	/** the package's size as the server gave it (Size2), -1 unknown */
+	size = -1;
+	#resumed = false;
 	#alarm: Alarm;
 	#closed = false;
 
@@ -107,6 +127,20 @@ export class PackageDownload {
 		r.query = uri.query;
 		r.onResponse = (m) => this.#response(m);
 		r.onError = (why) => this.#lost(`no answer (${why})`);
+		const resume = options.resume;
+		if (resume && resume.received > 0) {
+			this.received = resume.received;
+			// the block size may have been cut by the server: one that ends where it stopped
+			while (this.#szx > 0 && resume.received % blockSize(this.#szx)) this.#szx--;
+			this.#etag = resume.etag;
+			this.size = resume.size;
+			this.#resumed = true;
+		}
+	}
+
+	/** the server's ETag for the package (the first block's), undefined when none */
+	get etag() {
+		return this.#etag;
 	}
 
 	start() {
@@ -129,6 +163,7 @@ export class PackageDownload {
 		const r = this.#request;
 		r.token = undefined;
 		r.block2 = blockValue(Math.floor(this.received / blockSize(this.#szx)), false, this.#szx);
+		r.size2 = this.blocks === 0 ? 0 : -1; // the first answer says the package's size
 		this.#endpoint.request(r, this.uri.address, this.uri.port);
 	}
 
@@ -137,11 +172,25 @@ export class PackageDownload {
 		if (m.code !== Code.Content) {
 			const text = m.payloadLength ? `: ${utf8Read(m.payload(), 0, Math.min(m.payloadLength, 80))}` : "";
 			if (m.code >= Code.InternalServerError) return this.#lost(`the server answered ${codeText(m.code)}${text}`);
+			// a block past the end of what it has now (npm coap answers 4.02): another package
+			if (this.#resumed && m.code !== Code.NotFound) {
+				this.#resumed = false;
+				return this.#restart(`the server answered ${codeText(m.code)}${text} to block ${Math.floor(this.received / blockSize(this.#szx))}: starting over from byte 0`);
+			}
 			return this.#fail(7, `the server answered ${codeText(m.code)}${text}`);
 		}
 		const etag = m.opaque(Option.ETag);
-		if (this.blocks === 0) this.#etag = etag ? etag.slice() : undefined;
-		else if (!sameBytes(this.#etag, etag)) return this.#fail(5, "the package changed on the server during the download (another ETag)");
+		if (this.blocks === 0) {
+			const size = m.uint(Option.Size2);
+			if (this.#resumed) {
+				this.#resumed = false;
+				let changed = "";
+				if (!sameBytes(this.#etag, etag)) changed = "its ETag";
+				else if (size >= 0 && this.size >= 0 && size !== this.size) changed = `its size (Size2 ${size}, was ${this.size})`;
+				if (changed) return this.#restart(`the package on the server changed since the download began (${changed}): starting over from byte 0`);
+			} else this.#etag = etag ? etag.slice() : undefined;
+			if (size >= 0) this.size = size;
+		} else if (!sameBytes(this.#etag, etag)) return this.#fail(5, "the package changed on the server during the download (another ETag)");
 		const block2 = m.uint(Option.Block2);
 		const payload = m.payload();
 		let more = false;
@@ -174,6 +223,16 @@ export class PackageDownload {
 		this.retried++;
 		this.#log(`firmware: download: ${why} at byte ${this.received}; trying again in ${Math.round(pause / 1000)} s (${this.#failures} of ${this.#retries})`);
 		this.#alarm.after(pause);
+	}
+
+	#restart(why: string) {
+		this.#log(`firmware: download: ${why}`);
+		this.received = 0;
+		this.blocks = 0;
+		this.#etag = undefined;
+		this.size = -1;
+		this.#sink.restarted(why);
+		this.#get();
 	}
 
 	#fail(result: number, why: string) {
