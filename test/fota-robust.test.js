@@ -77,13 +77,13 @@ async function setup(t, seed) {
 		const from = server.received.length;
 		let timeout = 2000;
 		for (let attempt = 0; attempt <= 4; attempt++, timeout *= 2) {
-			if (dev.off) throw new PowerGone();
+			if (dev.poweredOff) throw new PowerGone();
 			server.socket.send(bytes, server.client.port, server.client.address);
 			for (let waited = 0; waited < timeout; waited += 20) {
 				await sim.run(20);
 				const answer = server.received.slice(from).find((r) => r.p.ack && r.p.messageId === messageId);
 				if (answer) return Object.assign(answer.p, { text: answer.p.payload.toString() });
-				if (dev.off) throw new PowerGone();
+				if (dev.poweredOff) throw new PowerGone();
 			}
 		}
 		throw new Error(`seed ${seed}: no answer to ${code} ${path} after 5 transmissions`);
@@ -127,7 +127,7 @@ async function cutAndCheck(t, seed) {
 			// past the download's last flash operation: the cut is armed for complete()
 			where += " (past the download: in complete())";
 			await update();
-			await settle(() => dev.off, 10_000, "the cut");
+			await settle(() => dev.poweredOff, 10_000, "the cut");
 		} else {
 			t.is((await push(pkg)).code, "2.04");
 			t.is(await read("/5/0/3"), "2");
@@ -136,7 +136,7 @@ async function cutAndCheck(t, seed) {
 				where = `flash operation ${n} of complete()`;
 				await dev.powerCut({ afterFlashOps: n });
 				await update();
-				await settle(() => dev.off, 10_000, "the cut");
+				await settle(() => dev.poweredOff, 10_000, "the cut");
 			} else {
 				const ms = Math.floor(random() * 2_500); // the new image confirms itself about 1 s after its boot
 				where = `${ms} ms after Update`;
@@ -148,15 +148,15 @@ async function cutAndCheck(t, seed) {
 					const n = Math.floor(random() * 2);
 					where += `, then flash operation ${n} from there (markValid())`;
 					await dev.powerCut({ afterFlashOps: n });
-					await settle(() => dev.off || confirmed(), 60_000, "the cut or the confirmation");
+					await settle(() => dev.poweredOff || confirmed(), 60_000, "the cut or the confirmation");
 				}
-				if (!dev.off) await dev.powerCut();
+				if (!dev.poweredOff) await dev.powerCut();
 			}
 		}
 	} catch (e) {
 		if (!(e instanceof PowerGone)) throw e;
 	}
-	t.true(dev.off, `seed ${seed}: the power is off (${where})`);
+	t.true(dev.poweredOff, `seed ${seed}: the power is off (${where})`);
 	// what the cut leaves: the new image booted (bootloader: NEW → PENDING_VERIFY) or not yet
 	const newBooted = dev.traces().some((l) => /^firmware: 1\.0\.1 on trial in ota_1/.test(l));
 	const expected = confirmed() || (installed() && !newBooted) ? { version: "1.0.1", result: "1" } : executed ? { version: "1.0.0", result: "8" } : { version: "1.0.0", result: "0" };

@@ -209,7 +209,7 @@ test("a power cut at any point of an update never boots a mixture", async (t) =>
 			else t.is(reply, undefined);
 			if (when === "after") await d.dev.powerCut();
 		}
-		t.true(d.dev.off);
+		t.true(d.dev.poweredOff);
 		t.true(d.dev.log.some((l) => /^power cut: /.test(l.text)));
 		await d.dev.powerOn();
 		if (when === "after") t.is(await d.ready(), "ready 1.0.1 ota_1 true", "otadata was written: the new image boots");

@@ -21,6 +21,11 @@ export const board = {
 	sensor: undefined,
 	relay: undefined, // {pin, activeLow}
 	setup(config, random, saved = {}) {
+		// made here, not at load: the moddable engine preloads this module (host-sim/xs/runtime.js atBoot)
+		this.pins = new Map();
+		this.i2cPins = new Set();
+		this.inputs = new Map();
+		this.buses = [];
 		const now = host.now;
 		this.room = saved.room ? Room.restore(saved.room) : new Room(config.room, now);
 		if (saved.room) this.room.advance(now); // the room kept going while the device rebooted

@@ -3,7 +3,7 @@
 // a seeded Math.random), the Moddable-shaped modules that the device bundle imports, and
 // then freezes the built-ins as the XS linker does when it preloads them into flash.
 
-import { host, emit } from "./runtime.js";
+import { host, emit, atBoot } from "./runtime.js";
 import { board } from "./board.js";
 import { Random } from "../models/random.js";
 import Timer from "./modules/timer.js";
@@ -53,7 +53,9 @@ function installExtensions() {
 	if (!String.fromArrayBuffer) String.fromArrayBuffer = (b) => new TextDecoder().decode(b);
 }
 
-const random = new Random(1);
+// made at boot, seeded: a Uint32Array made at load time would be read-only on the moddable
+// engine, which preloads this module (its buffers live in the archive, as in the ESP32's flash)
+let random;
 
 const modules = {
 	timer: Timer,
@@ -119,10 +121,11 @@ function freezeBuiltins() {
 }
 
 host.handlers.set("boot", (h) => {
+	for (const init of atBoot) init();
 	host.now = h.now;
 	host.bootAt = h.now;
 	host.rtcOffset = h.rtcOffset ?? 0;
-	random.seed(h.seed);
+	random = new Random(h.seed);
 	host.config = h.board;
 	board.setup(h.board, random, h.saved);
 	modules["mc/config"] = Object.freeze({ ...h.config });

@@ -8,12 +8,25 @@
 
 import { pack, unpack } from "../frame.js";
 
-const realNow = performance.now.bind(performance); // wall clock, only to bound a crank
-const issue = globalThis.issueCommand;
+// The engine's host functions, looked up at the first command rather than at load time: on
+// the moddable engine this module is preloaded (run by xsl at link time, where neither
+// exists); the first command is "boot", which removes `performance` after this has run.
+let issue, perfNow;
+function bindHost() {
+	host.outbox = []; // not the one made at load: XS's JSON.stringify cannot walk an array of the archive ("read only value")
+	issue = globalThis.issueCommand;
+	perfNow = globalThis.performance.now.bind(globalThis.performance);
+}
+function realNow() { return perfNow(); } // wall clock, only to bound a crank
 
 // How long one crank may run device callbacks before it hands control back to Node,
 // well inside xsnap's metering limit (which plays the part of the ESP32 task watchdog).
 const CRANK_BUDGET_MS = 40;
+
+// Per-boot state of the host layer's modules (their Maps, Sets, buffers), made by the "boot"
+// command: on the moddable engine these modules are preloaded, and what a module body made
+// at link time lives in the archive, where a Map, a Set or a buffer is read-only.
+export const atBoot = [];
 
 export const host = {
 	now: 0, // simulated wall-clock time, ms since the epoch
@@ -154,6 +167,7 @@ export function setTime(to) {
 
 // ---- commands from Node
 globalThis.handleCommand = function (buffer) {
+	if (!issue) bindHost();
 	const { header, payload } = unpack(buffer);
 	host.horizon = header.horizon ?? Infinity;
 	let result;

@@ -31,10 +31,13 @@ export function writeInt(w: ByteWriter, v: number): void {
 	else writeHead(w, 1, -1 - v);
 }
 
-const f32 = new DataView(new ArrayBuffer(4));
+// made at first use, in RAM: this module is preloaded (manifests/thermostat.json), and a buffer
+// a module body makes lives in flash on the ESP32, read-only ("read-only buffer" at the first write)
+let f32: DataView | undefined;
 
 /** The half-precision bits of v when it is exactly one, else -1. */
 function halfBits(v: number): number {
+	f32 ??= new DataView(new ArrayBuffer(4));
 	f32.setFloat32(0, v);
 	const bits = f32.getUint32(0);
 	const sign = (bits >>> 16) & 0x8000;
@@ -101,7 +104,7 @@ export const Kind = {
 /** Containers skip() descends into at most: deeper input is refused, not walked. */
 export const MAX_DEPTH = 16;
 const EMPTY = new Uint8Array(0);
-const float = new DataView(new ArrayBuffer(8));
+let float: DataView | undefined; // made at first use: see f32
 
 /**
  * Reads one data item head at a time. After next(): Int/Float/Simple have `value`;
@@ -120,7 +123,8 @@ export class CborReader {
 	count = 0;
 	start = 0;
 	stop = 0;
-	readonly #remaining = new Float64Array(MAX_DEPTH);
+	// made at first use: a reader a preloaded module makes at load time lives in flash (see f32)
+	#remaining: Float64Array | undefined;
 
 	reset(bytes: Uint8Array, start = 0, end = bytes.length): this {
 		this.bytes = bytes;
@@ -232,6 +236,7 @@ export class CborReader {
 			case 27: {
 				const p = this.pos, size = ai === 26 ? 4 : 8;
 				if (p + size > this.end) throw new FormatError("cbor: truncated");
+				float ??= new DataView(new ArrayBuffer(8));
 				for (let i = 0; i < size; i++) float.setUint8(i, this.bytes[p + i]);
 				this.value = size === 4 ? float.getFloat32(0) : float.getFloat64(0);
 				this.pos = p + size;
@@ -305,7 +310,7 @@ export class CborReader {
 	/** Skips what remains of the item next() just returned: a container's contents, iteratively. */
 	skip(): void {
 		if (this.kind !== Kind.Array && this.kind !== Kind.Map) return;
-		const remaining = this.#remaining;
+		const remaining = (this.#remaining ??= new Float64Array(MAX_DEPTH));
 		let depth = 0;
 		remaining[0] = this.count < 0 ? -1 : this.kind === Kind.Map ? this.count * 2 : this.count;
 		while (depth >= 0) {

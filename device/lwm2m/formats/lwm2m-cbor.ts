@@ -14,15 +14,19 @@ import {
 	ByteWriter, DataType, Entry, FormatError, MAX_ID, checkNumber, checkObjlnk, entryAt, type Path, type TypeOf,
 } from "./record";
 
-const reader = new CborReader();
+// made at first use, in RAM: this module is preloaded (manifests/thermostat.json), and a buffer
+// a module body makes lives in flash on the ESP32, read-only ("read-only buffer" at the first write)
+let reader: CborReader | undefined;
 // per open map: the path depth its keys start at, and the pairs left (-1: indefinite)
-const depths = new Int8Array(6);
-const remaining = new Float64Array(6);
+let depths: Int8Array | undefined;
+let remaining: Float64Array | undefined;
 const ids = [-1, -1, -1, -1];
 
 export function decode(payload: Uint8Array, _path: Path, typeOf: TypeOf, out: Entry[]): number {
-	const r = reader.reset(payload);
+	const r = (reader ??= new CborReader()).reset(payload);
 	if (r.next() !== Kind.Map) throw new FormatError("lwm2m-cbor: not a map");
+	depths ??= new Int8Array(6);
+	remaining ??= new Float64Array(6);
 	let top = 0, n = 0;
 	depths[0] = 0;
 	remaining[0] = r.count;

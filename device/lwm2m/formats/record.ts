@@ -201,7 +201,9 @@ export function utf8Strict(bytes: Uint8Array, start: number, end: number): strin
 
 // ---------------------------------------------------------------- output
 
-const scratch = new DataView(new ArrayBuffer(8));
+// made at first use, in RAM: this module is preloaded (manifests/thermostat.json), and a buffer
+// a module body makes lives in flash on the ESP32, read-only ("read-only buffer" at the first write)
+let scratch: DataView | undefined;
 
 /**
  * Output of the encoders: a buffer the caller keeps and reuses, grown (by doubling) up to
@@ -258,10 +260,12 @@ export class ByteWriter {
 		return this;
 	}
 	f32(v: number): this {
+		scratch ??= new DataView(new ArrayBuffer(8));
 		scratch.setFloat32(0, v);
 		return this.u32(scratch.getUint32(0));
 	}
 	f64(v: number): this {
+		scratch ??= new DataView(new ArrayBuffer(8));
 		scratch.setFloat64(0, v);
 		return this.u32(scratch.getUint32(0)).u32(scratch.getUint32(4));
 	}

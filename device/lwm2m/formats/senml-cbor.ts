@@ -8,12 +8,16 @@ import { Field, SenmlNames, SenmlRecord, fieldOf } from "./senml-json";
 
 const Label = { bver: -1, bn: -2, bt: -3, bv: -5, n: 0, v: 2, vs: 3, vb: 4, t: 6, vd: 8 } as const;
 
-const reader = new CborReader();
-const record = new SenmlRecord();
+// made at first use, in RAM: this module is preloaded (manifests/thermostat.json), and an object
+// a module body makes lives in flash on the ESP32, where its buffers are read-only and its private
+// methods cannot be reached once it is copied to RAM ("undefined private property")
+let lazyReader: CborReader | undefined;
+let lazyRecord: SenmlRecord | undefined;
 
 /** Decodes a SenML CBOR array into out[0..n); names are absolute, so path is not needed. */
 export function decode(payload: Uint8Array, _path: Path, typeOf: TypeOf, out: Entry[]): number {
-	const r = reader.reset(payload);
+	const r = (lazyReader ??= new CborReader()).reset(payload);
+	const record = (lazyRecord ??= new SenmlRecord());
 	record.baseName = "";
 	record.baseValue = 0;
 	if (r.next() !== Kind.Array) throw new FormatError("senml: not an array");
@@ -91,10 +95,11 @@ function number(r: CborReader, kind: number): number {
 	return r.value;
 }
 
-const names = new SenmlNames();
+let lazyNames: SenmlNames | undefined; // made at first use (above)
 
 /** Writes entries[0..count) as SenML CBOR; names are absolute, so path is not needed. */
 export function encode(entries: readonly Entry[], count: number, _path: Path, w: ByteWriter): void {
+	const names = (lazyNames ??= new SenmlNames());
 	names.plan(entries, count);
 	writeArray(w, names.records);
 	let written = 0;

@@ -405,12 +405,16 @@ class JsonReader {
 	}
 }
 
-const reader = new JsonReader();
-const record = new SenmlRecord();
+// made at first use, in RAM: this module is preloaded (manifests/thermostat.json), and an object
+// a module body makes lives in flash on the ESP32, where its buffers are read-only and its private
+// methods cannot be reached once it is copied to RAM ("undefined private property")
+let lazyReader: JsonReader | undefined;
+let lazyRecord: SenmlRecord | undefined;
 
 /** Decodes a SenML JSON array into out[0..n); path is not needed, names are absolute. */
 export function decode(payload: Uint8Array, _path: Path, typeOf: TypeOf, out: Entry[]): number {
-	const r = reader;
+	const r = (lazyReader ??= new JsonReader());
+	const record = (lazyRecord ??= new SenmlRecord());
 	r.reset(payload);
 	record.baseName = "";
 	record.baseValue = 0;
@@ -476,10 +480,11 @@ function labelOf(r: JsonReader): number {
 
 // ---------------------------------------------------------------- JSON writing
 
-const names = new SenmlNames();
+let lazyNames: SenmlNames | undefined; // made at first use (above)
 
 /** Writes entries[0..count) as SenML JSON; path is not needed, names are absolute. */
 export function encode(entries: readonly Entry[], count: number, _path: Path, w: ByteWriter): void {
+	const names = (lazyNames ??= new SenmlNames());
 	names.plan(entries, count);
 	w.u8(91);
 	let written = 0;

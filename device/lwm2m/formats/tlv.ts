@@ -59,7 +59,9 @@ function integer(b: Uint8Array, s: number, e: number, signed: boolean): number {
 	return v;
 }
 
-const float = new DataView(new ArrayBuffer(8));
+// made at first use, in RAM: this module is preloaded (manifests/thermostat.json), and a buffer
+// a module body makes lives in flash on the ESP32, read-only ("read-only buffer" at the first write)
+let float: DataView | undefined;
 
 function value(b: Uint8Array, e: Entry, typeOf: TypeOf): void {
 	const known = typeOf(e.object, e.resource);
@@ -81,6 +83,7 @@ function value(b: Uint8Array, e: Entry, typeOf: TypeOf): void {
 			return;
 		case DataType.Float:
 			if (n !== 4 && n !== 8) throw new FormatError("tlv: a float of 4 or 8 bytes");
+			float ??= new DataView(new ArrayBuffer(8));
 			for (let i = 0; i < n; i++) float.setUint8(i, b[start + i]);
 			e.value = checkNumber(type, n === 4 ? float.getFloat32(0) : float.getFloat64(0), e);
 			return;

@@ -6,12 +6,13 @@
 // NOR flash: write() can only clear bits (erase sets a 4 KB block to 0xFF); status() has
 // size, blockLength and blocks, as flash-esp32.c fills it. Erase, write and read take the
 // time they take on the chip, on the device's clock (./blocking.js).
-import { call } from "../runtime.js";
+import { call, atBoot } from "../runtime.js";
 import { toBytes } from "./i2c.js";
 import { closedError } from "./closed.js";
 import { block } from "./blocking.js";
 
-const handles = new WeakMap(); // Flash -> {label, size, blockLength, readOnly}
+let handles; // Flash -> {label, size, blockLength, readOnly}
+atBoot.push(() => { handles = new WeakMap(); });
 
 function record(flash) {
 	const r = handles.get(flash);

@@ -2,7 +2,9 @@
 // the caller asks for big-endian (the TMP117, like most sensors, is big-endian).
 import I2C from "./i2c.js";
 
-const scratch = new Uint8Array(3);
+// made at first use: on the moddable engine this module is preloaded, and a buffer made at
+// link time lives in the archive (flash on the ESP32), read-only
+let scratch;
 
 class SMBus extends I2C {
 	#stop;
@@ -23,6 +25,7 @@ class SMBus extends I2C {
 		return bigEndian ? (b[0] << 8) | b[1] : (b[1] << 8) | b[0];
 	}
 	writeUint16(register, value, bigEndian = false) {
+		scratch ??= new Uint8Array(3);
 		scratch[0] = register;
 		scratch[1] = bigEndian ? (value >> 8) & 0xff : value & 0xff;
 		scratch[2] = bigEndian ? value & 0xff : (value >> 8) & 0xff;

@@ -2,7 +2,7 @@
 // callback runs with `this` = globalThis and the timer as argument; repeats do not
 // drift; a one-shot is freed once its callback has returned. As modTimer.c (SDK 8.2) does,
 // clearing a freed timer does nothing, and scheduling one throws (its host data is gone).
-import { host, schedule, unschedule, invoke } from "../runtime.js";
+import { host, schedule, unschedule, invoke, atBoot } from "../runtime.js";
 import { closedError } from "./closed.js";
 
 class HostTimer {
@@ -30,7 +30,8 @@ class HostTimer {
 	}
 }
 
-const entries = new WeakMap(); // the device holds an opaque Timer, as on Moddable
+let entries; // the device holds an opaque Timer, as on Moddable
+atBoot.push(() => { entries = new WeakMap(); });
 
 function ms(value) {
 	const n = Math.trunc(Number(value)) || 0;

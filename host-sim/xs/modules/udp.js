@@ -1,12 +1,13 @@
 // embedded:io/socket/udp (ECMA-419) as Moddable's lwIP build has it, bridged to Node,
 // which binds a real socket on loopback or an endpoint of the simulated network.
 // write(buffer, address, port) takes an IP literal only (no DNS: "invalid IP address").
-import { host, call, invoke } from "../runtime.js";
+import { host, call, invoke, atBoot } from "../runtime.js";
 import { toBytes } from "./i2c.js";
 import { closedError } from "./closed.js";
 import { RECEIVE_QUEUE_PACKETS } from "../../receive-queue.js";
 
-const sockets = new Map(); // id -> UDP
+let sockets; // id -> UDP
+atBoot.push(() => { sockets = new Map(); });
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const MAX_SEND = 65507; // lwIP fragments larger datagrams; beyond this the send fails
 // packets held for read(): past this lwIP runs out of pbufs and drops (Node models the

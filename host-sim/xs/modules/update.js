@@ -12,13 +12,14 @@
 //     ESP-IDF image): "end failed"; then sets the boot slot (otadata), as esp_ota_set_boot_partition.
 //   close(): before complete(), aborts (esp_ota_abort): the partial image is never booted.
 // The time flash work takes passes on the device's clock (./blocking.js).
-import { call } from "../runtime.js";
+import { call, atBoot } from "../runtime.js";
 import { toBytes } from "./i2c.js";
 import { closedError } from "./closed.js";
 import { partitionOf } from "./flash.js";
 import { block } from "./blocking.js";
 
-const handles = new WeakMap(); // Updater -> {id, append, done}
+let handles; // Updater -> {id, append, done}
+atBoot.push(() => { handles = new WeakMap(); });
 
 function record(updater) {
 	const r = handles.get(updater);

@@ -2,9 +2,10 @@
 // password}, callback) starts connecting and reports "connect", then "gotIP"; a lost
 // access point is "disconnect" (and "lostIP"). Node decides when the network is there
 // (SimDevice.setNetwork): while it is down, UDP sends fail as lwIP's do without a route.
-import { host, invoke, after } from "../runtime.js";
+import { host, invoke, after, atBoot } from "../runtime.js";
 
-const monitors = new Set();
+let monitors;
+atBoot.push(() => { monitors = new Set(); });
 let state = "down"; // "down" | "up"
 let connecting = false;
 const CONNECT_MS = 1200; // association + DHCP on a typical access point
