@@ -386,14 +386,18 @@ export class FirmwareUpdate implements Block1Sink {
 		this.#download = undefined;
 		download?.close();
 		this.#idle.cancel();
+		this.#closeSlot();
+	}
+
+	/** Drops the update slot, unfinished (esp_ota_abort): its partial image is never booted. */
+	#closeSlot() {
 		const slot = this.#slot;
 		this.#slot = undefined;
-		if (slot) {
-			try {
-				slot.close();
-			} catch (e) {
-				this.#log(`firmware: closing the update slot: ${(e as Error).message}`);
-			}
+		if (!slot) return;
+		try {
+			slot.close();
+		} catch (e) {
+			this.#log(`firmware: closing the update slot: ${(e as Error).message}`);
 		}
 	}
 
@@ -492,15 +496,7 @@ export class FirmwareUpdate implements Block1Sink {
 	/** The pull starts over from byte 0 (its URI stays recorded): a new slot, a new reader. */
 	#pullRestart() {
 		this.#stopReadBack();
-		const slot = this.#slot;
-		this.#slot = undefined;
-		if (slot) {
-			try {
-				slot.close();
-			} catch (e) {
-				this.#log(`firmware: closing the update slot: ${(e as Error).message}`);
-			}
-		}
+		this.#closeSlot();
 		if (this.#checkpoint >= 0) {
 			for (let i = 1; i < RESUME_KEYS.length; i++) Preference.delete(DOMAIN, RESUME_KEYS[i]);
 			this.#checkpoint = 0;
