@@ -437,7 +437,8 @@ async function loadDeviceValues(name) {
 		if (name !== state.selected) return;
 		if (sp.body.success) {
 			series(d, "/3308/0/5900").push({ t: simNow(), value: sp.body.content.value });
-			fillInputs(d, true);
+			// not forced: these reads may come back after the user started typing a set point
+			fillInputs(d, false);
 		}
 		if (tuning.body.success) {
 			for (const r of tuning.body.content.resources) d.tuning[r.id] = r.value;
